@@ -1,0 +1,221 @@
+"""YAML with positions: every value and key remembers its ``line:column``.
+
+PyYAML's ``safe_load`` forgets where things came from, so an error found by validation could only
+say "rules.2.when.countri". This loader composes the node graph (which has marks), builds plain
+Python values from it, and keeps a map from each value's path (``("rules", 2, "when")``) to its
+position, so every error can be reported as ``file:line:col``.
+
+It also refuses the inputs that make naive loaders hang or lie: duplicate keys (PyYAML keeps the
+last silently), alias bombs (a few hundred bytes expanding to billions of nodes), and files larger
+than ``MAX_BYTES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from oms_sourcing.errors import Problem
+
+__all__ = ["MAX_BYTES", "MAX_NODES", "YamlDocument", "YamlLoadError", "load_yaml", "parse_yaml"]
+
+#: Largest file accepted; a ruleset or network bigger than this is a mistake, not a config.
+MAX_BYTES = 8 * 1024 * 1024
+#: Most values one document may expand to (counting alias re-uses), against alias bombs.
+MAX_NODES = 500_000
+
+PathKey = tuple[str | int, ...]
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class YamlLoadError(Exception):
+    """The document is not usable YAML; ``problems`` says where and why."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = tuple(problems)
+
+
+@dataclass(slots=True)
+class YamlDocument:
+    """Plain data of one YAML document plus where each value and key stands (1-based)."""
+
+    path: str
+    data: Any
+    value_pos: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    key_pos: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+
+    def position(self, loc: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+        """Best position for ``loc``: the exact node if known, else its nearest known parent."""
+        here: PathKey = tuple(loc)
+        while True:
+            if key and here in self.key_pos:
+                return self.key_pos[here]
+            if here in self.value_pos:
+                return self.value_pos[here]
+            if here in self.key_pos:
+                return self.key_pos[here]
+            if not here:
+                return (1, 1)
+            here = here[:-1]
+
+
+class _Builder:
+    def __init__(self, path: str, loader: yaml.SafeLoader) -> None:
+        self.path = path
+        self.loader = loader
+        self.nodes = 0
+        self.doc = YamlDocument(path=path, data=None)
+        self.problems: list[Problem] = []
+
+    def problem(self, node: Node, message: str) -> None:
+        mark = node.start_mark
+        self.problems.append(Problem(self.path, mark.line + 1, mark.column + 1, message))
+
+    def build(self, node: Node, where: PathKey, depth: int = 0) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooLarge(node)
+        if depth > 200:
+            raise _TooDeep(node)
+        self.doc.value_pos.setdefault(where, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, ScalarNode):
+            return self.loader.construct_object(node, deep=True)
+        if isinstance(node, SequenceNode):
+            return [self.build(item, (*where, i), depth + 1) for i, item in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            return self._mapping(node, where, depth)
+        self.problem(node, f"unsupported YAML node {type(node).__name__}")
+        return None
+
+    def _mapping(self, node: MappingNode, where: PathKey, depth: int) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        merged: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                # "<<: *defaults" — merged keys never override explicit ones, as in YAML 1.1.
+                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                for src in sources:
+                    value = self.build(src, where, depth + 1)
+                    if not isinstance(value, dict):
+                        self.problem(src, "a merge key '<<' needs a mapping (or a list of them)")
+                        continue
+                    for k, v in value.items():
+                        merged.setdefault(k, v)
+                continue
+            if not isinstance(key_node, ScalarNode):
+                self.problem(key_node, "mapping keys must be plain scalars (strings or numbers)")
+                continue
+            key = self.loader.construct_object(key_node, deep=True)
+            if key in out:
+                self.problem(
+                    key_node,
+                    f"duplicate key {key!r} (the first is at line "
+                    f"{self.doc.key_pos[(*where, key)][0]}); YAML would keep only the last one",
+                )
+                continue
+            self.doc.key_pos[(*where, key)] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
+            out[key] = self.build(value_node, (*where, key), depth + 1)
+        for k, v in merged.items():
+            out.setdefault(k, v)
+        return out
+
+
+class _TooLarge(Exception):
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+
+class _TooDeep(Exception):
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+
+def parse_yaml(text: str, path: str = "<string>") -> YamlDocument:
+    """Parse one YAML document from ``text``; ``path`` is used in positions and errors.
+
+    Raises:
+        YamlLoadError: for syntax errors, an empty document, duplicate keys, alias bombs,
+            over-deep nesting or a text over ``MAX_BYTES``.
+    """
+    if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
+        raise YamlLoadError(
+            [Problem(path, 0, 0, f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB; "
+                     "split it or check that the right file was given")]
+        )
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as err:
+            mark = err.problem_mark or err.context_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+            what = err.problem or "invalid YAML"
+            context = f" ({err.context})" if err.context else ""
+            raise YamlLoadError(
+                [Problem(path, line, col, f"YAML syntax error: {what}{context}")]
+            ) from None
+        except yaml.YAMLError as err:
+            raise YamlLoadError([Problem(path, 0, 0, f"YAML error: {err}")]) from None
+        if root is None:
+            raise YamlLoadError([Problem(path, 0, 0, "file is empty; expected a YAML mapping")])
+        builder = _Builder(path, loader)
+        try:
+            data = builder.build(root, ())
+        except _TooLarge as err:
+            mark = err.node.start_mark
+            raise YamlLoadError(
+                [Problem(path, mark.line + 1, mark.column + 1,
+                         f"document expands to more than {MAX_NODES:,} values "
+                         "(nested aliases?); refusing to load it")]
+            ) from None
+        except _TooDeep as err:
+            mark = err.node.start_mark
+            raise YamlLoadError(
+                [Problem(path, mark.line + 1, mark.column + 1,
+                         "nesting deeper than 200 levels; refusing to load it")]
+            ) from None
+        except yaml.constructor.ConstructorError as err:
+            mark = err.problem_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+            raise YamlLoadError(
+                [Problem(path, line, col, f"YAML value error: {err.problem}")]
+            ) from None
+        if builder.problems:
+            raise YamlLoadError(builder.problems)
+        builder.doc.data = data
+        return builder.doc
+    finally:
+        loader.dispose()
+
+
+def load_yaml(path: str | Path) -> YamlDocument:
+    """Read and parse one YAML file (see :func:`parse_yaml`)."""
+    p = Path(path)
+    label = str(path)
+    try:
+        size = p.stat().st_size
+    except OSError as err:
+        raise YamlLoadError([Problem(label, 0, 0, f"cannot read file: {err.strerror}")]) from None
+    if size > MAX_BYTES:
+        raise YamlLoadError(
+            [Problem(label, 0, 0, f"file is {size:,} bytes, larger than the "
+                     f"{MAX_BYTES // (1024 * 1024)} MiB limit")]
+        )
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise YamlLoadError(
+            [Problem(label, 0, 0, f"file is not UTF-8 text (byte {err.start})")]
+        ) from None
+    except OSError as err:
+        raise YamlLoadError([Problem(label, 0, 0, f"cannot read file: {err.strerror}")]) from None
+    return parse_yaml(text, label)

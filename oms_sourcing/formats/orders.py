@@ -1,0 +1,335 @@
+"""Orders as JSON: one object per order; JSONL (one per line) for histories.
+
+Numbers are read as ``Decimal`` (``2.5`` stays exactly 2.5) and every quantity is checked
+against its SKU's precision in the catalog. A bad order is reported with its line in the file,
+its id, the line id, the field and the value, and no order from the file is returned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from oms_sourcing.domain import (
+    Catalog,
+    Delivery,
+    LineId,
+    LineKind,
+    Location,
+    Order,
+    OrderId,
+    OrderLine,
+    Shipping,
+    Sku,
+    SourceCode,
+    parse_quantity,
+    validate_order,
+)
+from oms_sourcing.errors import InputError, OrderFileError, Problem
+from oms_sourcing.formats._validate import allowed_keys, dotted, suggest
+
+__all__ = [
+    "AddressModel",
+    "OrderLineModel",
+    "OrderModel",
+    "load_orders",
+    "order_from_model",
+    "order_to_dict",
+    "parse_order",
+]
+
+_FROZEN = ConfigDict(extra="forbid", frozen=True)
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+Number = Decimal | int | str
+
+
+def _id(v: object) -> object:
+    # Ids are strings; JSON producers often send numbers. Accept integers, never floats.
+    return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+class AddressModel(BaseModel):
+    model_config = _FROZEN
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2, e.g. DE.")
+    region: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        code = v.strip().upper()
+        if len(code) != 2 or not code.isalpha():
+            raise ValueError(f"country must be a two-letter ISO code like 'DE', got {v!r}")
+        return code
+
+    @field_validator("postcode", mode="before")
+    @classmethod
+    def _postcode(cls, v: object) -> object:
+        return _id(v)
+
+
+class ShippingModel(BaseModel):
+    model_config = _FROZEN
+    method: str = Field("standard", description="Shipping method as the storefront names it.")
+    address: AddressModel = AddressModel()
+
+
+class OrderLineModel(BaseModel):
+    model_config = _FROZEN
+    id: Id
+    sku: Id
+    qty: Number = Field(description="Quantity, at most the SKU's decimal_qty decimals.")
+    kind: Literal["regular", "virtual", "preshipped"] = "regular"
+    unit_price: Number = Field(Decimal(0), description="Price of one unit, for order value rules.")
+    bundle: str | None = Field(None, description="Bundle instance id shared by its components.")
+    bundle_sku: str | None = None
+    preshipped_source: str | None = None
+    allow_backorder: bool | None = None
+
+    @field_validator("id", "sku", "bundle", mode="before")
+    @classmethod
+    def _ids(cls, v: object) -> object:
+        return _id(v)
+
+
+class OrderModel(BaseModel):
+    """One order as JSON."""
+
+    model_config = _FROZEN
+    id: Id
+    created_at: datetime = Field(description="ISO-8601 with a time zone.")
+    channel: str = "default"
+    customer_group: str = "general"
+    currency: str = "EUR"
+    delivery: Literal["ship", "pickup"] = "ship"
+    pickup_source: str | None = None
+    shipping: ShippingModel = ShippingModel()
+    parent_order: str | None = None
+    lines: tuple[OrderLineModel, ...] = Field(min_length=1)
+
+    @field_validator("id", "parent_order", mode="before")
+    @classmethod
+    def _ids(cls, v: object) -> object:
+        return _id(v)
+
+
+def order_from_model(model: OrderModel, catalog: Catalog | None = None) -> Order:
+    """Turn a validated ``OrderModel`` into an :class:`Order`, checking quantities per SKU.
+
+    Raises:
+        InputError / QuantityError: naming the order, line, field and value.
+    """
+    where = f"order {model.id}"
+    lines = []
+    for ln in model.lines:
+        lwhere = f"{where} line {ln.id}"
+        decimals = catalog.decimals(ln.sku) if catalog is not None else 0
+        lines.append(OrderLine(
+            id=LineId(ln.id),
+            sku=Sku(ln.sku),
+            qty=parse_quantity(ln.qty, decimals=decimals, where=lwhere),
+            kind=LineKind(ln.kind),
+            unit_price=parse_quantity(ln.unit_price, decimals=6, field="unit_price",
+                                      where=lwhere, positive=False),
+            bundle=ln.bundle,
+            bundle_sku=Sku(ln.bundle_sku) if ln.bundle_sku else None,
+            preshipped_source=SourceCode(ln.preshipped_source) if ln.preshipped_source else None,
+            allow_backorder=ln.allow_backorder,
+        ))
+    a = model.shipping.address
+    order = Order(
+        id=OrderId(model.id),
+        created_at=model.created_at,
+        lines=tuple(lines),
+        channel=model.channel,
+        customer_group=model.customer_group,
+        delivery=Delivery(model.delivery),
+        pickup_source=SourceCode(model.pickup_source) if model.pickup_source else None,
+        shipping=Shipping(
+            method=model.shipping.method,
+            address=Location(lat=a.lat, lon=a.lon, country=a.country, region=a.region,
+                             postcode=a.postcode, city=a.city),
+        ),
+        currency=model.currency,
+        parent_order=OrderId(model.parent_order) if model.parent_order else None,
+    )
+    validate_order(order, catalog)
+    return order
+
+
+def _problems_of(err: ValidationError, data: Any, path: str, line: int) -> list[Problem]:
+    oid = data.get("id") if isinstance(data, Mapping) else None
+    head = f"order {oid}: " if oid is not None else ""
+    out = []
+    errors = err.errors(include_url=False)
+    for e in errors:
+        loc = list(e["loc"])
+        if e["type"] == "too_short" and any(
+            o is not e and list(o["loc"])[: len(loc)] == loc for o in errors
+        ):
+            continue  # "lines is empty" only because a line inside it failed: noise
+        shown = e.get("input")
+        value = "" if isinstance(shown, dict | list) else f" (got {shown!r})"
+        if e["type"] == "missing":
+            msg = f"{head}{dotted(loc)} is required"
+        elif e["type"] == "extra_forbidden":
+            hint = suggest(str(loc[-1]), allowed_keys(OrderModel, loc[:-1]))
+            msg = f"{head}unknown field {dotted(loc)!s}"
+            msg += f"; did you mean {hint!r}?" if hint else ""
+        else:
+            msg = f"{head}{dotted(loc)}: {e['msg']}{value}"
+        out.append(Problem(path, line, 1, msg, code=e["type"]))
+    return out
+
+
+def parse_order(
+    data: Any, catalog: Catalog | None = None, *, path: str = "<order>", line: int = 1
+) -> Order:
+    """Validate one order given as parsed JSON (a dict).
+
+    Raises:
+        OrderFileError: with one ``Problem`` per mistake, at ``path:line``.
+    """
+    try:
+        model = OrderModel.model_validate(data)
+    except ValidationError as err:
+        raise OrderFileError(_problems_of(err, data, path, line), path=path) from None
+    try:
+        return order_from_model(model, catalog)
+    except InputError as err:
+        raise OrderFileError([Problem(path, line, 1, str(err))], path=path) from None
+
+
+def _records(text: str, path: str, jsonl: bool) -> Iterator[tuple[int, Any] | Problem]:
+    if jsonl:
+        for number, raw in enumerate(text.splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                yield number, json.loads(raw, parse_float=Decimal)
+            except json.JSONDecodeError as err:
+                yield Problem(path, number, err.colno, f"invalid JSON: {err.msg}")
+        return
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as err:
+        yield Problem(path, err.lineno, err.colno, f"invalid JSON: {err.msg}")
+        return
+    if isinstance(data, list):
+        # Locate each element to report its line: decode the array element by element.
+        decoder = json.JSONDecoder(parse_float=Decimal)
+        pos = text.index("[") + 1
+        for _ in data:
+            while text[pos] in " \t\r\n,":
+                pos += 1
+            item, end = decoder.raw_decode(text, pos)
+            yield text.count("\n", 0, pos) + 1, item
+            pos = end
+    else:
+        yield 1, data
+
+
+def load_orders(
+    path: str | Path, catalog: Catalog | None = None, *, collect: bool = True
+) -> list[Order]:
+    """Load orders from ``.jsonl``/``.ndjson`` (one per line) or ``.json`` (an object or a list).
+
+    Args:
+        catalog: SKU precisions to check quantities against (whole units without it).
+        collect: report every bad order (default) or stop at the first.
+
+    Raises:
+        OrderFileError: every problem as ``path:line:col: order ID line LID: field ...``;
+            duplicate order ids are problems too. No order is returned when any is bad.
+    """
+    p = Path(path)
+    label = str(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise OrderFileError([Problem(label, 0, 0, f"cannot read orders: {err}")]) from None
+    jsonl = p.suffix.lower() in (".jsonl", ".ndjson")
+    return parse_orders(_records(text, label, jsonl), catalog, path=label, collect=collect)
+
+
+def parse_orders(
+    records: Iterable[tuple[int, Any] | Problem],
+    catalog: Catalog | None = None,
+    *,
+    path: str = "<orders>",
+    collect: bool = True,
+) -> list[Order]:
+    """Validate ``(line number, parsed JSON)`` pairs; see :func:`load_orders`."""
+    orders: list[Order] = []
+    problems: list[Problem] = []
+    first_line: dict[str, int] = {}
+    for rec in records:
+        if isinstance(rec, Problem):
+            problems.append(rec)
+        else:
+            number, data = rec
+            try:
+                order = parse_order(data, catalog, path=path, line=number)
+            except OrderFileError as err:
+                problems.extend(err.problems)
+            else:
+                if order.id in first_line:
+                    problems.append(Problem(
+                        path, number, 1,
+                        f"order {order.id}: id is used again (first at line "
+                        f"{first_line[order.id]}); order ids must be unique",
+                    ))
+                else:
+                    first_line[order.id] = number
+                    orders.append(order)
+        if problems and not collect:
+            break
+    if problems:
+        raise OrderFileError(problems, path=path)
+    return orders
+
+
+def _num(d: Decimal) -> str:
+    return format(d.normalize(), "f") if d == d.to_integral_value() else str(d)
+
+
+def order_to_dict(order: Order) -> dict[str, Any]:
+    """The JSON form of ``order`` (inverse of :func:`parse_order`); quantities as strings."""
+    a = order.shipping.address
+    address = {k: v for k, v in (("country", a.country), ("region", a.region),
+                                 ("postcode", a.postcode), ("city", a.city),
+                                 ("lat", a.lat), ("lon", a.lon)) if v is not None}
+    out: dict[str, Any] = {
+        "id": order.id,
+        "created_at": order.created_at.isoformat(),
+        "channel": order.channel,
+        "customer_group": order.customer_group,
+        "currency": order.currency,
+        "delivery": order.delivery.value,
+        "shipping": {"method": order.shipping.method, "address": address},
+        "lines": [],
+    }
+    if order.pickup_source:
+        out["pickup_source"] = order.pickup_source
+    if order.parent_order:
+        out["parent_order"] = order.parent_order
+    for ln in order.lines:
+        line: dict[str, Any] = {"id": ln.id, "sku": ln.sku, "qty": _num(ln.qty),
+                                "kind": ln.kind.value, "unit_price": _num(ln.unit_price)}
+        for key in ("bundle", "bundle_sku", "preshipped_source", "allow_backorder"):
+            value = getattr(ln, key)
+            if value is not None:
+                line[key] = value
+        out["lines"].append(line)
+    return out
