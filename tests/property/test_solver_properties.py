@@ -1,0 +1,92 @@
+"""Random feasible problems: every solver's plan passes the independent checker, the exact fast
+path proves the same optimum as CP-SAT, optimal never costs more than the greedy fill, and the
+same problem always gets the same plan."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from oms_sourcing.allocation.check import check_plan
+from oms_sourcing.allocation.cpsat import solve_cpsat
+from oms_sourcing.allocation.exact import solve_exact
+from oms_sourcing.allocation.problem import AllocationProblem, SolveStatus
+from oms_sourcing.allocation.ranked import solve_ranked
+
+
+@st.composite
+def problems(draw: st.DrawFn, side_constraints: bool) -> AllocationProblem:
+    n_lines = draw(st.integers(1, 4))
+    n_sources = draw(st.integers(1, 6))
+    n_skus = draw(st.integers(1, n_lines))
+    line_sku = np.array([draw(st.integers(0, n_skus - 1)) for _ in range(n_lines)])
+    line_sku[: n_skus] = np.arange(min(n_skus, n_lines))
+    ints = st.integers
+    demand = np.array([draw(ints(1, 5)) for _ in range(n_lines)])
+    stock = np.array([[draw(ints(0, 6)) for _ in range(n_sources)] for _ in range(n_skus)])
+    sku_allowed = np.array([[draw(st.booleans()) or k == 0 for k in range(n_sources)]
+                            for _ in range(n_skus)])
+    sku_cost = np.array([[draw(ints(0, 40)) for _ in range(n_sources)] for _ in range(n_skus)])
+    fixed = np.array([draw(ints(50, 900)) for _ in range(n_sources)])
+    kw: dict[str, object] = {}
+    if side_constraints:
+        kw["single_source"] = np.array([draw(st.booleans()) for _ in range(n_lines)])
+        if n_lines >= 2 and draw(st.booleans()):
+            kw["bundles"] = ((0, 1),)
+        if draw(st.booleans()):
+            kw["min_shipment_value"] = draw(ints(1, 60))
+            kw["unit_value"] = np.array([draw(ints(1, 30)) for _ in range(n_lines)])
+        if draw(st.booleans()):
+            kw["capacity_units"] = np.array([draw(ints(-1, 8)) for _ in range(n_sources)])
+        if draw(st.booleans()):
+            kw["capacity_lines"] = np.array([draw(ints(-1, 3)) for _ in range(n_sources)])
+        kw["all_or_nothing"] = draw(st.booleans())
+    return AllocationProblem(
+        order_id="P",
+        sources=tuple(f"S{k}" for k in range(n_sources)),
+        lines=tuple(f"L{i}" for i in range(n_lines)),
+        skus=tuple(f"U{u}" for u in range(n_skus)),
+        line_sku=line_sku,
+        demand=demand,
+        stock=stock,
+        allowed=sku_allowed[line_sku],
+        fixed_cost=fixed,
+        unit_cost=sku_cost[line_sku],
+        short_cost=np.full(n_lines, draw(ints(100, 2000))),
+        max_shipments=draw(st.none() | ints(1, 3)),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@given(problems(side_constraints=False))
+def test_the_fast_path_proves_the_cp_sat_optimum(problem: AllocationProblem) -> None:
+    exact = solve_exact(problem)
+    reference = solve_cpsat(problem)
+    assert reference.status is SolveStatus.OPTIMAL
+    assert exact is not None
+    assert check_plan(problem, exact) == []
+    assert exact.status is SolveStatus.OPTIMAL
+    assert exact.objective == reference.objective
+
+
+@given(problems(side_constraints=True))
+def test_every_solver_returns_a_feasible_plan_and_optimal_beats_greedy(
+    problem: AllocationProblem,
+) -> None:
+    greedy = solve_ranked(problem)
+    optimal = solve_cpsat(problem)
+    assert check_plan(problem, greedy) == []
+    assert check_plan(problem, optimal) == []
+    assert optimal.status is SolveStatus.OPTIMAL
+    assert optimal.objective <= greedy.objective
+
+
+@given(problems(side_constraints=True))
+def test_the_same_problem_always_gets_the_same_plan(problem: AllocationProblem) -> None:
+    first, second = solve_cpsat(problem), solve_cpsat(problem)
+    assert np.array_equal(first.x, second.x) and np.array_equal(first.short, second.short)
+    fast = solve_exact(problem), solve_exact(problem)
+    if fast[0] is not None and fast[1] is not None:
+        assert np.array_equal(fast[0].x, fast[1].x)
+    assert np.array_equal(solve_ranked(problem).x, solve_ranked(problem).x)
