@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check oms_sourcing tests benchmarks examples
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 bench: $(STAMP)
