@@ -45,8 +45,9 @@ def check_plan(problem: AllocationProblem, plan: Plan) -> list[str]:
                            f"has {int(p.stock[u, k])}")
 
     used = [k for k in range(n_k) if any(x[i][k] > 0 for i in range(n_l))]
-    if p.max_shipments is not None and len(used) > p.max_shipments:
-        out.append(f"split: {len(used)} shipments, at most {p.max_shipments} allowed")
+    parcels = [k for k in used if not p.exempt[k]]
+    if p.max_shipments is not None and len(parcels) > p.max_shipments:
+        out.append(f"split: {len(parcels)} shipments, at most {p.max_shipments} allowed")
 
     for i in range(n_l):
         if p.single_source[i] and sum(1 for k in range(n_k) if x[i][k] > 0) > 1:
@@ -60,6 +61,13 @@ def check_plan(problem: AllocationProblem, plan: Plan) -> list[str]:
         shorts = [short[i] > 0 for i in group]
         if any(shorts) and not all(short[i] == int(p.demand[i]) for i in group):
             out.append(f"bundle: lines {names} are partly short; a bundle is whole or waits")
+
+    for group in p.whole_groups:
+        names = ", ".join(p.lines[i] for i in group)
+        if any(short[i] > 0 for i in group) and not all(
+            short[i] == int(p.demand[i]) for i in group
+        ):
+            out.append(f"bundle: lines {names} are partly short; they ship together or wait")
 
     for k in used:
         units = sum(x[i][k] for i in range(n_l))

@@ -72,7 +72,7 @@ def solve_cpsat(problem: AllocationProblem, config: CpSatConfig = CpSatConfig())
             if len(terms) > 1:
                 m.add(sum(terms) <= int(p.stock[u, k]))
     if p.max_shipments is not None:
-        m.add(sum(y) <= p.max_shipments)
+        m.add(sum(y[k] for k in range(n_k) if not p.exempt[k]) <= p.max_shipments)
     for k in range(n_k):
         cap_u, cap_l = int(p.capacity_units[k]), int(p.capacity_lines[k])
         if cap_u >= 0:
@@ -92,6 +92,11 @@ def solve_cpsat(problem: AllocationProblem, config: CpSatConfig = CpSatConfig())
                     m.add_implication(z[i, k], b[k])
         # whole or waiting: every line of the bundle short, or none of them
         waits = m.new_bool_var(f"bundle_waits_{group[0]}")
+        for i in group:
+            m.add(short[i] == int(p.demand[i])).only_enforce_if(waits)
+            m.add(short[i] == 0).only_enforce_if(~waits)
+    for g, group in enumerate(p.whole_groups):
+        waits = m.new_bool_var(f"whole_waits_{g}")
         for i in group:
             m.add(short[i] == int(p.demand[i])).only_enforce_if(waits)
             m.add(short[i] == 0).only_enforce_if(~waits)

@@ -13,10 +13,11 @@ ships; ``short``: units of line ``l`` not allocated)::
     subject to sum_k x[l,k] + short[l] = demand[l]                      every line
                sum_{l of sku u} x[l,k] <= stock[u,k]                    every SKU, source
                x[l,k] = 0 where not allowed[l,k];  x[l,k] > 0  =>  y[k] = 1
-               sum_k y[k] <= max_shipments                              (if set)
+               sum_{k not exempt} y[k] <= max_shipments                 (if set)
                lines with single_source[l]: at most one k with x[l,k] > 0
                lines of one bundle group: all from the same single source, and either all
                    short or none short (the bundle is kept together)
+               lines of one whole group: either all short or none short (any sources)
                sum_l x[l,k] <= capacity_units[k], #lines with x[l,k] > 0 <= capacity_lines[k]
                sum_l unit_value[l] * x[l,k] >= min_shipment_value * y[k]
                all_or_nothing: either no line is short or every line is fully short
@@ -82,6 +83,8 @@ class AllocationProblem:
     capacity_units: IntArray = field(default_factory=lambda: frozen_array([]))  # (K,) -1 = inf
     capacity_lines: IntArray = field(default_factory=lambda: frozen_array([]))  # (K,) -1 = inf
     all_or_nothing: bool = False
+    whole_groups: tuple[tuple[int, ...], ...] = ()
+    exempt: BoolArray = field(default_factory=lambda: frozen_mask([]))  # (K,) not a shipment
 
     def __post_init__(self) -> None:
         n_lines, n_sources = len(self.lines), len(self.sources)
@@ -90,6 +93,7 @@ class AllocationProblem:
             "single_source": frozen_mask(np.zeros(n_lines)),
             "capacity_units": frozen_array(np.full(n_sources, UNLIMITED)),
             "capacity_lines": frozen_array(np.full(n_sources, UNLIMITED)),
+            "exempt": frozen_mask(np.zeros(n_sources)),
         }
         for name, default in defaults.items():
             if len(getattr(self, name)) == 0 and len(default) > 0:
@@ -100,6 +104,7 @@ class AllocationProblem:
             "unit_cost": (n_lines, n_sources), "short_cost": (n_lines,),
             "unit_value": (n_lines,), "single_source": (n_lines,),
             "capacity_units": (n_sources,), "capacity_lines": (n_sources,),
+            "exempt": (n_sources,),
         }
         for name, shape in expected.items():
             arr = getattr(self, name)
@@ -129,6 +134,8 @@ class AllocationProblem:
             or (self.capacity_units >= 0).any()
             or (self.capacity_lines >= 0).any()
             or self.all_or_nothing
+            or self.whole_groups
+            or (self.max_shipments is not None and self.exempt.any())
         )
 
 

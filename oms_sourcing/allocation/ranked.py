@@ -36,7 +36,9 @@ def solve_ranked(problem: AllocationProblem, rank: Sequence[int] | None = None) 
     used: list[int] = []
 
     def may_open(k: int) -> bool:
-        return k in used or p.max_shipments is None or len(used) < p.max_shipments
+        if k in used or p.max_shipments is None or p.exempt[k]:
+            return True
+        return sum(1 for j in used if not p.exempt[j]) < p.max_shipments
 
     def room(i: int, k: int) -> int:
         if not p.allowed[i, k] or not may_open(k):
@@ -85,13 +87,22 @@ def solve_ranked(problem: AllocationProblem, rank: Sequence[int] | None = None) 
             got = min(room(i, k), need)
             take(i, k, got)
             need -= got
-    if p.min_shipment_value > 0:
-        # A shipment worth less than the minimum is not sent; its lines (and any bundle in it,
-        # which shipped whole from here) stay short.
-        for k in range(p.n_sources):
-            value = int((p.unit_value * x[:, k]).sum())
-            if 0 < value < p.min_shipment_value:
-                x[:, k] = 0
+    # Undo what may not ship: a whole group with a short line waits entirely, and a shipment
+    # worth less than the minimum is not sent. Each can cause the other, so repeat until stable.
+    changed = True
+    while changed:
+        changed = False
+        short = p.demand - x.sum(axis=1)
+        for group in p.whole_groups:
+            if any(short[i] for i in group) and x[list(group), :].any():
+                x[list(group), :] = 0
+                changed = True
+        if p.min_shipment_value > 0:
+            for k in range(p.n_sources):
+                value = int((p.unit_value * x[:, k]).sum())
+                if 0 < value < p.min_shipment_value:
+                    x[:, k] = 0  # a bundle shipped whole from k waits whole
+                    changed = True
     short = p.demand - x.sum(axis=1)
     if p.all_or_nothing and short.any():
         x[:] = 0

@@ -282,7 +282,8 @@ class SkuStock:
     ``available[i]`` = on hand − reserved − safety stock at source ``i`` (not clamped; may be
     negative). ``in_stock[i]``: the source's stock status for the SKU. ``backorder_floor``: how far
     below zero a reservation may take ``available`` (0 without backorders, ``None`` unbounded).
-    Arrays are read-only copies.
+    ``reserved`` and ``safety`` are the two terms subtracted, so a policy can hold back more
+    safety stock or look past other orders' reservations. Arrays are read-only copies.
     """
 
     sku: str
@@ -291,6 +292,8 @@ class SkuStock:
     backorder_floor: int | None
     available: Int64Array
     in_stock: BoolArray
+    reserved: Int64Array
+    safety: Int64Array
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -591,8 +594,13 @@ class StockLedger:
         available.flags.writeable = False
         in_stock = entry.in_stock.copy()
         in_stock.flags.writeable = False
+        reserved = entry.reserved.copy()
+        reserved.flags.writeable = False
+        safety = entry.safety.copy()
+        safety.flags.writeable = False
         stock = SkuStock(
-            entry.sku, entry.decimals, entry.managed, entry.floor, available, in_stock
+            entry.sku, entry.decimals, entry.managed, entry.floor, available, in_stock,
+            reserved, safety,
         )
         entry.cached = stock
         return stock
@@ -605,7 +613,7 @@ class StockLedger:
         in_stock.flags.writeable = False
         stock = SkuStock(
             sku, decimals, self._catalog.stock_managed(sku), self._floor_units(sku, decimals),
-            available, in_stock,
+            available, in_stock, available, available,
         )
         if len(self._empty) < 10_000:  # a cache, not a registry of every SKU ever asked about
             self._empty[sku] = stock

@@ -42,6 +42,10 @@ def problems(draw: st.DrawFn, side_constraints: bool) -> AllocationProblem:
         if draw(st.booleans()):
             kw["capacity_lines"] = np.array([draw(ints(-1, 3)) for _ in range(n_sources)])
         kw["all_or_nothing"] = draw(st.booleans())
+        if n_lines >= 3 and draw(st.booleans()):
+            kw["whole_groups"] = ((n_lines - 2, n_lines - 1),)
+        if draw(st.booleans()):
+            kw["exempt"] = np.array([k == 0 for k in range(n_sources)])
     return AllocationProblem(
         order_id="P",
         sources=tuple(f"S{k}" for k in range(n_sources)),
