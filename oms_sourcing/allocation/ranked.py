@@ -93,7 +93,7 @@ def solve_ranked(problem: AllocationProblem, rank: Sequence[int] | None = None) 
     while changed:
         changed = False
         short = p.demand - x.sum(axis=1)
-        for group in p.whole_groups:
+        for group in (*p.bundles, *p.whole_groups):
             if any(short[i] for i in group) and x[list(group), :].any():
                 x[list(group), :] = 0
                 changed = True

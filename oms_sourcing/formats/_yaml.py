@@ -66,7 +66,7 @@ class YamlDocument:
 
 
 class _Builder:
-    def __init__(self, path: str, loader: yaml.SafeLoader) -> None:
+    def __init__(self, path: str, loader: Any) -> None:
         self.path = path
         self.loader = loader
         self.nodes = 0
@@ -151,7 +151,8 @@ def parse_yaml(text: str, path: str = "<string>") -> YamlDocument:
             [Problem(path, 0, 0, f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB; "
                      "split it or check that the right file was given")]
         )
-    loader = yaml.SafeLoader(text)
+    # libyaml's composer when PyYAML has it: about 5x faster, same marks.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         try:
             root = loader.get_single_node()
