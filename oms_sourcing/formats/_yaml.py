@@ -139,6 +139,23 @@ class _TooDeep(Exception):
         self.node = node
 
 
+def _syntax_problem(text: str, path: str) -> Problem:
+    pure = yaml.SafeLoader(text)
+    try:
+        pure.get_single_node()
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        what = err.problem or "invalid YAML"
+        context = f" ({err.context})" if err.context else ""
+        return Problem(path, line, col, f"YAML syntax error: {what}{context}")
+    except yaml.YAMLError as err:
+        return Problem(path, 0, 0, f"YAML error: {err}")
+    finally:
+        pure.dispose()
+    return Problem(path, 0, 0, "YAML error: the document could not be parsed")
+
+
 def parse_yaml(text: str, path: str = "<string>") -> YamlDocument:
     """Parse one YAML document from ``text``; ``path`` is used in positions and errors.
 
@@ -156,16 +173,10 @@ def parse_yaml(text: str, path: str = "<string>") -> YamlDocument:
     try:
         try:
             root = loader.get_single_node()
-        except yaml.MarkedYAMLError as err:
-            mark = err.problem_mark or err.context_mark
-            line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-            what = err.problem or "invalid YAML"
-            context = f" ({err.context})" if err.context else ""
-            raise YamlLoadError(
-                [Problem(path, line, col, f"YAML syntax error: {what}{context}")]
-            ) from None
-        except yaml.YAMLError as err:
-            raise YamlLoadError([Problem(path, 0, 0, f"YAML error: {err}")]) from None
+        except yaml.YAMLError:
+            # libyaml and pure-Python PyYAML word syntax errors differently; report the pure
+            # parser's words so messages do not depend on how PyYAML was built.
+            raise YamlLoadError([_syntax_problem(text, path)]) from None
         if root is None:
             raise YamlLoadError([Problem(path, 0, 0, "file is empty; expected a YAML mapping")])
         builder = _Builder(path, loader)
