@@ -1,0 +1,413 @@
+"""``allocate``: one order in, one :class:`AllocationResult` out.
+
+The pipeline is ``rules.select`` → :func:`build_problem` → a solver → outcomes. Every unit of
+every line ends in exactly one outcome (shipment, transfer to the pickup store, backorder, hold,
+cancellation), each with a reason code, and the result explains the decision: which rule applied
+and why earlier ones did not, and per line every source with why it was or was not used.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+from oms_sourcing.allocation.builder import (
+    COST_SCALE,
+    Candidate,
+    ShortAction,
+    SourcingProblem,
+    build_problem,
+)
+from oms_sourcing.allocation.exact import solve_exact
+from oms_sourcing.allocation.problem import AllocationProblem, Plan, SolveStatus
+from oms_sourcing.allocation.ranked import solve_ranked
+from oms_sourcing.domain import (
+    Backorder,
+    Cancelled,
+    Capacity,
+    Catalog,
+    Held,
+    LineQty,
+    Order,
+    Reason,
+    Shipment,
+    Sku,
+    SourceCode,
+    Transfer,
+    from_units,
+)
+from oms_sourcing.inventory.network import SourceNetwork
+from oms_sourcing.inventory.stock import StockSnapshot
+from oms_sourcing.rules.model import Policy, Ruleset
+from oms_sourcing.rules.select import select
+
+__all__ = [
+    "AllocationResult",
+    "LineExplanation",
+    "OptimalSolver",
+    "Solver",
+    "SolverConfig",
+    "allocate",
+    "solve_problem",
+]
+
+
+class Solver(Protocol):
+    """Anything that turns an :class:`AllocationProblem` into a feasible :class:`Plan`."""
+
+    name: str
+
+    def solve(self, problem: AllocationProblem) -> Plan: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SolverConfig:
+    """How to solve: ``auto`` (exact fast path, CP-SAT where it does not apply; the greedy fill
+    for ``rank`` policies), or one solver forced. Budgets are deterministic work limits."""
+
+    solver: Literal["auto", "exact", "cp-sat", "ranked"] = "auto"
+    node_limit: int = 20_000
+    cpsat_deterministic_time: float = 5.0
+    seed: int = 7
+
+
+class OptimalSolver:
+    """The exact fast path, with CP-SAT for problems it does not cover."""
+
+    name = "optimal"
+
+    def __init__(self, config: SolverConfig = SolverConfig()) -> None:
+        self.config = config
+
+    def solve(self, problem: AllocationProblem) -> Plan:
+        if self.config.solver != "cp-sat":
+            plan = solve_exact(problem, node_limit=self.config.node_limit)
+            if plan is not None:
+                return plan
+        from oms_sourcing.allocation.cpsat import CpSatConfig, solve_cpsat
+
+        return solve_cpsat(problem, CpSatConfig(
+            max_deterministic_time=self.config.cpsat_deterministic_time,
+            random_seed=self.config.seed,
+        ))
+
+
+def solve_problem(sp: SourcingProblem, config: SolverConfig = SolverConfig()) -> dict[str, Plan]:
+    """Plans for the sub-problems of ``sp`` (``"physical"``, ``"virtual"``)."""
+    plans: dict[str, Plan] = {}
+    ranked = config.solver == "ranked" or (config.solver == "auto" and sp.policy.uses_rank)
+    for name, problem in (("physical", sp.physical), ("virtual", sp.virtual)):
+        if problem is None:
+            continue
+        if ranked:
+            plans[name] = solve_ranked(problem, sp.rank if name == "physical" else None)
+        else:
+            plans[name] = OptimalSolver(config).solve(problem)
+    return plans
+
+
+@dataclass(frozen=True, slots=True)
+class LineExplanation:
+    """Why one line ended as it did: its outcomes and every source considered."""
+
+    line_id: str
+    sku: str
+    qty: Decimal
+    outcome: str
+    candidates: tuple[Candidate, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationResult:
+    """The decision for one order. ``status``: ``sourced`` (every unit ships), ``partial``,
+    ``waiting`` (nothing ships yet), ``cancelled`` or ``rejected`` (bad input; nothing
+    reserved)."""
+
+    order_id: str
+    status: str
+    shipments: tuple[Shipment, ...]
+    transfers: tuple[Transfer, ...]
+    backorders: tuple[Backorder, ...]
+    held: tuple[Held, ...]
+    cancelled: tuple[Cancelled, ...]
+    objective: Decimal
+    breakdown: Mapping[str, Decimal]
+    solver: str
+    solver_status: str
+    bound: Decimal
+    solve_ms: float
+    ruleset_id: str | None
+    ruleset_version: str | None
+    rule: str | None
+    rule_trace: tuple[str, ...]
+    lines: tuple[LineExplanation, ...]
+    decided_at: datetime
+    errors: tuple[str, ...] = ()
+    currency: str = "EUR"
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: quantities and money as strings, exact."""
+
+        def lq(x: LineQty) -> dict[str, str]:
+            return {"line": x.line_id, "sku": x.sku, "qty": _num(x.qty)}
+
+        return {
+            "order_id": self.order_id,
+            "status": self.status,
+            "decided_at": self.decided_at.isoformat(),
+            "ruleset": {"id": self.ruleset_id, "version": self.ruleset_version,
+                        "rule": self.rule, "trace": list(self.rule_trace)},
+            "shipments": [{"source": s.source, "reason": s.reason.value,
+                           "lines": [lq(x) for x in s.lines]} for s in self.shipments],
+            "transfers": [{"from": t.from_source, "to": t.to_source, "days": t.days,
+                           "reason": t.reason.value, "lines": [lq(x) for x in t.lines]}
+                          for t in self.transfers],
+            "backorders": [{**lq(b.line), "reason": b.reason.value} for b in self.backorders],
+            "held": [{**lq(h.line), "reason": h.reason.value} for h in self.held],
+            "cancelled": [{**lq(c.line), "reason": c.reason.value} for c in self.cancelled],
+            "cost": {"currency": self.currency, "objective": _num(self.objective),
+                     "bound": _num(self.bound),
+                     "breakdown": {k: _num(v) for k, v in self.breakdown.items()}},
+            "solver": {"name": self.solver, "status": self.solver_status,
+                       "ms": round(self.solve_ms, 3)},
+            "lines": [
+                {"line": e.line_id, "sku": e.sku, "qty": _num(e.qty), "outcome": e.outcome,
+                 "candidates": [
+                     {"source": c.source,
+                      "excluded": c.exclusion.value if c.exclusion else None,
+                      **({"detail": c.detail} if c.detail else {}),
+                      **({"available": _num(c.available)} if c.available is not None else {}),
+                      **({"shipment_cost": _num(c.shipment_cost)}
+                         if c.shipment_cost is not None else {}),
+                      **({"km": round(c.distance_km, 1)} if c.distance_km is not None else {})}
+                     for c in e.candidates]}
+                for e in self.lines
+            ],
+            "errors": list(self.errors),
+            "notes": list(self.notes),
+        }
+
+
+def _num(d: Decimal) -> str:
+    if d == d.to_integral_value():
+        return str(d.quantize(Decimal(1)))
+    return format(d.normalize(), "f")
+
+
+def allocate(
+    order: Order,
+    rules: Ruleset | Policy,
+    network: SourceNetwork,
+    snapshot: StockSnapshot,
+    now: datetime,
+    *,
+    catalog: Catalog | None = None,
+    config: SolverConfig = SolverConfig(),
+    declined: Mapping[str, frozenset[str]] | None = None,
+    attempts: int = 0,
+    capacity_left: Mapping[str, Capacity] | None = None,
+) -> AllocationResult:
+    """Source one order.
+
+    Args:
+        rules: a ruleset (its first matching rule applies) or a policy used as is.
+        snapshot: ``ledger.snapshot(sku of every line)``.
+        now: the decision time; the engine never reads the clock.
+        declined / attempts / capacity_left: see :func:`build_problem`.
+
+    Returns:
+        The :class:`AllocationResult`. Short stock, declines and bad orders are outcomes in it,
+        never exceptions.
+    """
+    if isinstance(rules, Ruleset):
+        selection = select(order, rules, catalog)
+        policy = selection.policy
+        trace = tuple(str(t) for t in selection.trace)
+        rule_name = selection.rule_name
+        rid, rversion = rules.id, rules.version
+    else:
+        policy, trace, rule_name, rid, rversion = rules, (), None, None, None
+    start = time.perf_counter()
+    sp = build_problem(order, policy, network, snapshot, now, catalog=catalog,
+                       declined=declined, attempts=attempts, capacity_left=capacity_left)
+    plans = solve_problem(sp, config)
+    elapsed = (time.perf_counter() - start) * 1000
+    return _result(sp, plans, elapsed, trace, rule_name, rid, rversion)
+
+
+def _result(
+    sp: SourcingProblem,
+    plans: Mapping[str, Plan],
+    elapsed: float,
+    trace: tuple[str, ...],
+    rule_name: str | None,
+    rid: str | None,
+    rversion: str | None,
+) -> AllocationResult:
+    order = sp.order
+    lines = sp.lines_by_id
+    shipped: dict[str, list[LineQty]] = defaultdict(list)
+    ship_reason: dict[str, Reason] = {}
+    transfers: dict[str, list[LineQty]] = defaultdict(list)
+    backorders: list[Backorder] = []
+    held: list[Held] = []
+    cancelled: list[Cancelled] = []
+    outcome: dict[str, list[str]] = defaultdict(list)
+    unsourced: list[Held | Cancelled] = []
+
+    def qty(line_id: str, units: int) -> LineQty:
+        line = lines[line_id]
+        return LineQty(line.id, Sku(line.sku), from_units(units, sp.line_decimals[line_id]))
+
+    for d in sp.decided:
+        lq = LineQty(d.line.id, d.line.sku, d.line.qty)
+        if d.outcome == "ship":
+            key = d.source or ""
+            shipped[key].append(lq)
+            ship_reason[key] = d.reason
+            outcome[d.line.id].append(f"ships from {d.source}" if d.source else
+                                      "needs no source (not stock-managed)")
+        elif d.outcome == "hold":
+            unsourced.append(Held(lq, d.reason))
+            outcome[d.line.id].append(f"held ({d.reason.value}) {d.detail}".strip())
+        else:
+            unsourced.append(Cancelled(lq, d.reason))
+            outcome[d.line.id].append(f"cancelled ({d.reason.value}) {d.detail}".strip())
+
+    objective_units = 0
+    bound_units = 0
+    breakdown: dict[str, int] = defaultdict(int)
+    statuses: list[str] = []
+    solvers: list[str] = []
+    for name, plan in plans.items():
+        problem = sp.physical if name == "physical" else sp.virtual
+        if problem is None:
+            continue
+        statuses.append(plan.status.value)
+        solvers.append(plan.solver)
+        used = plan.sources_used()
+        for k in used:
+            for term, v in sp.fixed_terms.get((name, k), {}).items():
+                breakdown[term] += v
+        for i in range(problem.n_lines):
+            for k in range(problem.n_sources):
+                units = int(plan.x[i, k])
+                if not units:
+                    continue
+                for term, v in sp.unit_terms.get((name, i, k), {}).items():
+                    breakdown[term] += v * units
+                line_id = problem.lines[i]
+                code = problem.sources[k]
+                if sp.pickup_store is not None and name == "physical" and code != sp.pickup_store:
+                    transfers[code].append(qty(line_id, units))
+                    outcome[line_id].append(f"{_num(qty(line_id, units).qty)} transferred from "
+                                            f"{code} to {sp.pickup_store} for pickup")
+                else:
+                    shipped[code].append(qty(line_id, units))
+                    reason = (Reason.PICKUP_IN_STORE if code == sp.pickup_store
+                              else Reason.SOURCED)
+                    ship_reason[code] = reason
+                    outcome[line_id].append(f"{_num(qty(line_id, units).qty)} from {code}")
+            objective_units += int(plan.x[i].dot(problem.unit_cost[i]))
+        objective_units += sum(int(problem.fixed_cost[k]) for k in used)
+        bound_units += min(plan.bound, plan.objective - int(
+            (plan.short * problem.short_cost).sum()))
+        in_bundle = {i for g in problem.bundles for i in g}
+        in_whole = {i for g in problem.whole_groups for i in g}
+        for i in range(problem.n_lines):
+            short = int(plan.short[i])
+            if not short:
+                continue
+            line_id = problem.lines[i]
+            lq = qty(line_id, short)
+            order_waits = problem.all_or_nothing and not plan.x.any()
+            if order_waits and _could_ship_some(problem):
+                held.append(Held(lq, Reason.HOLD_UNTIL_COMPLETE))
+                outcome[line_id].append(f"{_num(lq.qty)} held until the order can ship complete")
+            elif i in in_bundle:
+                held.append(Held(lq, Reason.BUNDLE_NOT_FROM_ONE_SOURCE))
+                outcome[line_id].append(f"{_num(lq.qty)} held: no single source holds the "
+                                        "whole bundle")
+            elif i in in_whole:
+                held.append(Held(lq, Reason.WAITING_FOR_STOCK))
+                outcome[line_id].append(f"{_num(lq.qty)} held: the bundle ships together")
+            else:
+                action = sp.short_action[line_id]
+                if action is ShortAction.BACKORDER:
+                    backorders.append(Backorder(lq))
+                    outcome[line_id].append(f"{_num(lq.qty)} backordered")
+                elif action is ShortAction.CANCEL:
+                    cancelled.append(Cancelled(lq, Reason.OUTOFSTOCK))
+                    outcome[line_id].append(f"{_num(lq.qty)} cancelled: out of stock")
+                else:
+                    held.append(Held(lq, Reason.WAITING_FOR_STOCK))
+                    outcome[line_id].append(f"{_num(lq.qty)} held for the next attempt")
+    for u in unsourced:
+        (held if isinstance(u, Held) else cancelled).append(u)  # type: ignore[arg-type]
+
+    shipments = tuple(
+        Shipment(SourceCode(code), tuple(lqs), ship_reason.get(code, Reason.SOURCED))
+        for code, lqs in shipped.items()
+    )
+    transfer_list = tuple(
+        Transfer(SourceCode(code), SourceCode(sp.pickup_store or ""), tuple(lqs),
+                 days=sp.transfer_days.get(code, 0))
+        for code, lqs in transfers.items()
+    )
+    if sp.rejected:
+        status = "rejected"
+    elif not held and not cancelled and not backorders:
+        status = "sourced"
+    elif not shipments and not transfer_list:
+        status = "cancelled" if cancelled and not held and not backorders else "waiting"
+    else:
+        status = "partial"
+    explanations = tuple(
+        LineExplanation(
+            line_id=line.id, sku=line.sku, qty=line.qty,
+            outcome="; ".join(outcome.get(line.id, [])),
+            candidates=sp.candidates.get(line.id, ()),
+        )
+        for line in order.lines
+    )
+    solver = "+".join(dict.fromkeys(solvers)) or "none"
+    if all(s == SolveStatus.OPTIMAL.value for s in statuses):
+        solver_status = SolveStatus.OPTIMAL.value
+    else:
+        solver_status = SolveStatus.FEASIBLE.value
+    return AllocationResult(
+        order_id=order.id,
+        status=status,
+        shipments=shipments,
+        transfers=transfer_list,
+        backorders=tuple(backorders),
+        held=tuple(held),
+        cancelled=tuple(cancelled),
+        objective=Decimal(objective_units) / COST_SCALE,
+        breakdown={k: Decimal(v) / COST_SCALE for k, v in sorted(breakdown.items())},
+        solver=solver,
+        solver_status=solver_status,
+        bound=Decimal(max(bound_units, 0)) / COST_SCALE,
+        solve_ms=elapsed,
+        ruleset_id=rid,
+        ruleset_version=rversion,
+        rule=rule_name,
+        rule_trace=trace,
+        lines=explanations,
+        decided_at=sp.now,
+        errors=sp.rejected,
+        currency=sp.currency,
+    )
+
+
+def _could_ship_some(problem: AllocationProblem) -> bool:
+    """Whether any line has stock at an allowed source (then an all-short plan is a hold)."""
+    stock = problem.stock[problem.line_sku]
+    return bool((problem.allowed & (stock > 0)).any())
+
