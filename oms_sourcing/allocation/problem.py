@@ -125,14 +125,26 @@ class AllocationProblem:
         return len(self.sources)
 
     @property
+    def capacity_binds(self) -> bool:
+        """Whether some source's capacity left is below what this order could ask of it.
+
+        A source with room for every line and every unit of the order constrains nothing, and
+        is treated as unlimited (most sources, most orders).
+        """
+        units = int(self.demand.sum())
+        lines = self.n_lines
+        tight_units = (self.capacity_units >= 0) & (self.capacity_units < units)
+        tight_lines = (self.capacity_lines >= 0) & (self.capacity_lines < lines)
+        return bool(tight_units.any() or tight_lines.any())
+
+    @property
     def has_side_constraints(self) -> bool:
         """True when a constraint beyond stock, allowed sources and max shipments applies."""
         return bool(
             self.single_source.any()
             or self.bundles
             or self.min_shipment_value > 0
-            or (self.capacity_units >= 0).any()
-            or (self.capacity_lines >= 0).any()
+            or self.capacity_binds
             or self.all_or_nothing
             or self.whole_groups
             or (self.max_shipments is not None and self.exempt.any())
