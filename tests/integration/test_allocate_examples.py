@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from oms_sourcing.allocation.allocate import AllocationResult, SolverConfig, allocate, solve_problem
-from oms_sourcing.allocation.builder import build_problem
+from oms_sourcing.allocation.builder import SourcingProblem, build_problem
 from oms_sourcing.allocation.check import check_plan
 from oms_sourcing.domain import Catalog, Order
 from oms_sourcing.formats.catalog import load_catalog
@@ -27,10 +28,11 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 NOW = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
 RULESETS = sorted((ROOT / "rulesets").glob("*.yaml"))
+World = tuple[SourceNetwork, Catalog, StockLedger, list[Order]]
 
 
 @pytest.fixture(scope="module")
-def world() -> tuple[SourceNetwork, Catalog, StockLedger, list[Order]]:
+def world() -> World:
     network = load_network(EXAMPLES / "network.yaml")
     catalog = load_catalog(EXAMPLES / "catalog.yaml")
     ledger = StockLedger(network.codes, catalog)
@@ -54,7 +56,7 @@ def units_per_line(result: AllocationResult) -> dict[str, Decimal]:
 
 @pytest.mark.parametrize("ruleset_path", RULESETS, ids=lambda p: p.stem)
 def test_every_example_order_gets_a_feasible_complete_decision(
-    world: tuple[SourceNetwork, Catalog, StockLedger, list[Order]], ruleset_path: Path
+    world: World, ruleset_path: Path
 ) -> None:
     network, catalog, ledger, orders = world
     ruleset = load_ruleset(ruleset_path, network, catalog)
@@ -71,33 +73,27 @@ def test_every_example_order_gets_a_feasible_complete_decision(
         json.dumps(result.to_dict())
 
 
-def test_the_optimiser_never_costs_more_than_the_greedy_fill(
-    world: tuple[SourceNetwork, Catalog, StockLedger, list[Order]],
-) -> None:
+def physical_problems(world: World, count: int) -> Iterator[tuple[str, SourcingProblem]]:
+    """The physical sub-problems of the first ``count`` example orders under cost.yaml."""
     network, catalog, ledger, orders = world
     ruleset = load_ruleset(ROOT / "rulesets" / "cost.yaml", network, catalog)
-    for order in orders[:120]:
+    for order in orders[:count]:
         snapshot = ledger.snapshot({line.sku for line in order.lines})
         policy = select(order, ruleset, catalog).policy
         problem = build_problem(order, policy, network, snapshot, NOW, catalog=catalog)
-        if problem.physical is None:
-            continue
+        if problem.physical is not None:
+            yield order.id, problem
+
+
+def test_the_optimiser_never_costs_more_than_the_greedy_fill(world: World) -> None:
+    for order_id, problem in physical_problems(world, 120):
         optimal = solve_problem(problem)["physical"]
         greedy = solve_problem(problem, SolverConfig(solver="ranked"))["physical"]
-        assert optimal.objective <= greedy.objective, order.id
+        assert optimal.objective <= greedy.objective, order_id
 
 
-def test_the_fast_path_and_cp_sat_agree_on_the_examples(
-    world: tuple[SourceNetwork, Catalog, StockLedger, list[Order]],
-) -> None:
-    network, catalog, ledger, orders = world
-    ruleset = load_ruleset(ROOT / "rulesets" / "cost.yaml", network, catalog)
-    for order in orders[:80]:
-        snapshot = ledger.snapshot({line.sku for line in order.lines})
-        policy = select(order, ruleset, catalog).policy
-        problem = build_problem(order, policy, network, snapshot, NOW, catalog=catalog)
-        if problem.physical is None:
-            continue
+def test_the_fast_path_and_cp_sat_agree_on_the_examples(world: World) -> None:
+    for order_id, problem in physical_problems(world, 80):
         fast = solve_problem(problem)["physical"]
         exact = solve_problem(problem, SolverConfig(solver="cp-sat"))["physical"]
-        assert fast.objective == exact.objective, order.id
+        assert fast.objective == exact.objective, order_id
