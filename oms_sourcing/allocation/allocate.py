@@ -151,6 +151,25 @@ class AllocationResult:
     currency: str = "EUR"
     notes: tuple[str, ...] = field(default=())
 
+    def reservations(self) -> dict[str, list[tuple[str, str, Decimal]]]:
+        """What to reserve for this decision: per line id, ``(source, sku, qty)`` allocations.
+
+        Shipments and transfer origins draw stock; pre-shipped lines, lines that need no source
+        and rejected orders reserve nothing. Feed each entry to ``StockLedger.reserve``.
+        """
+        out: dict[str, list[tuple[str, str, Decimal]]] = defaultdict(list)
+        if self.status == "rejected":
+            return {}
+        for s in self.shipments:
+            if s.source is None or s.reason in (Reason.PRESHIPPED, Reason.NOT_STOCK_MANAGED):
+                continue
+            for lq in s.lines:
+                out[lq.line_id].append((s.source, lq.sku, lq.qty))
+        for t in self.transfers:
+            for lq in t.lines:
+                out[lq.line_id].append((t.from_source, lq.sku, lq.qty))
+        return dict(out)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: quantities and money as strings, exact."""
 
@@ -252,8 +271,9 @@ def _result(
 ) -> AllocationResult:
     order = sp.order
     lines = sp.lines_by_id
-    shipped: dict[str, list[LineQty]] = defaultdict(list)
-    ship_reason: dict[str, Reason] = {}
+    # one shipment per (source, reason): a store's pre-shipped sale and a line it ships now
+    # are different shipment requests
+    shipped: dict[tuple[str | None, Reason], list[LineQty]] = defaultdict(list)
     transfers: dict[str, list[LineQty]] = defaultdict(list)
     backorders: list[Backorder] = []
     held: list[Held] = []
@@ -268,9 +288,7 @@ def _result(
     for d in sp.decided:
         lq = LineQty(d.line.id, d.line.sku, d.line.qty)
         if d.outcome == "ship":
-            key = d.source or ""
-            shipped[key].append(lq)
-            ship_reason[key] = d.reason
+            shipped[(d.source, d.reason)].append(lq)
             outcome[d.line.id].append(f"ships from {d.source}" if d.source else
                                       "needs no source (not stock-managed)")
         elif d.outcome == "hold":
@@ -309,10 +327,9 @@ def _result(
                     outcome[line_id].append(f"{_num(qty(line_id, units).qty)} transferred from "
                                             f"{code} to {sp.pickup_store} for pickup")
                 else:
-                    shipped[code].append(qty(line_id, units))
                     reason = (Reason.PICKUP_IN_STORE if code == sp.pickup_store
                               else Reason.SOURCED)
-                    ship_reason[code] = reason
+                    shipped[(code, reason)].append(qty(line_id, units))
                     outcome[line_id].append(f"{_num(qty(line_id, units).qty)} from {code}")
             objective_units += int(plan.x[i].dot(problem.unit_cost[i]))
         objective_units += sum(int(problem.fixed_cost[k]) for k in used)
@@ -326,8 +343,9 @@ def _result(
                 continue
             line_id = problem.lines[i]
             lq = qty(line_id, short)
-            order_waits = problem.all_or_nothing and not plan.x.any()
-            if order_waits and _could_ship_some(problem):
+            if problem.all_or_nothing:
+                # ship complete / hold until complete: the order waits whole, whatever the
+                # backorder policy says about single lines
                 held.append(Held(lq, Reason.HOLD_UNTIL_COMPLETE))
                 outcome[line_id].append(f"{_num(lq.qty)} held until the order can ship complete")
             elif i in in_bundle:
@@ -352,8 +370,8 @@ def _result(
         (held if isinstance(u, Held) else cancelled).append(u)  # type: ignore[arg-type]
 
     shipments = tuple(
-        Shipment(SourceCode(code), tuple(lqs), ship_reason.get(code, Reason.SOURCED))
-        for code, lqs in shipped.items()
+        Shipment(SourceCode(code) if code is not None else None, tuple(lqs), reason)
+        for (code, reason), lqs in shipped.items()
     )
     transfer_list = tuple(
         Transfer(SourceCode(code), SourceCode(sp.pickup_store or ""), tuple(lqs),
@@ -404,10 +422,4 @@ def _result(
         errors=sp.rejected,
         currency=sp.currency,
     )
-
-
-def _could_ship_some(problem: AllocationProblem) -> bool:
-    """Whether any line has stock at an allowed source (then an all-short plan is a hold)."""
-    stock = problem.stock[problem.line_sku]
-    return bool((problem.allowed & (stock > 0)).any())
 

@@ -68,9 +68,13 @@ class LineQty:
 
 @dataclass(frozen=True, slots=True)
 class Shipment:
-    """Lines (or parts of lines) one source ships in one parcel, or hands over at pickup."""
+    """Lines (or parts of lines) one source ships in one parcel, or hands over at pickup.
 
-    source: SourceCode
+    ``source`` is ``None`` for lines that need no source (virtual products that are not
+    stock-managed).
+    """
+
+    source: SourceCode | None
     lines: tuple[LineQty, ...]
     reason: Reason = Reason.SOURCED
 
