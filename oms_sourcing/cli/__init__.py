@@ -13,7 +13,7 @@ import typer
 __all__ = ["build_app", "main"]
 
 #: Modules under ``oms_sourcing.cli`` that add commands through ``register(app)``.
-COMMAND_MODULES = ("_inventory", "_rules")
+COMMAND_MODULES = ("_inventory", "_rules", "_allocation")
 
 
 def build_app() -> typer.Typer:

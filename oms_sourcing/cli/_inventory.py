@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import sys
-from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from oms_sourcing.errors import FileError, OmsSourcingError
+
+if TYPE_CHECKING:
+    from oms_sourcing.allocation.allocate import AllocationResult
 
 __all__ = ["register"]
 
@@ -26,10 +29,10 @@ def reported_errors(console: Console) -> Iterator[None]:
         yield
     except FileError as err:
         for problem in err.problems:
-            console.print(str(problem), markup=False, highlight=False)
+            console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except OmsSourcingError as err:
-        console.print(f"error: {err}", markup=False, highlight=False)
+        console.print(f"error: {err}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -40,23 +43,32 @@ def _fmt(q: Decimal) -> str:
 def demo(
     folder: Annotated[Path, typer.Argument(help="Folder with network.yaml, catalog.yaml, "
                                            "stock.csv and orders.jsonl.")] = Path("examples"),
-    top: Annotated[int, typer.Option(help="How many SKUs to show.")] = 15,
+    rules_dir: Annotated[Path | None, typer.Option(
+        "--rules-dir", help="Folder with priority.yaml and cost.yaml "
+        "[default: FOLDER/../rulesets]")] = None,
 ) -> None:
-    """Load the example data, apply the stock feed and show salable stock against demand."""
+    """Source the example orders with the priority and the cost ruleset and compare them."""
+    from oms_sourcing.cli._allocation import source_orders
     from oms_sourcing.formats.catalog import load_catalog
     from oms_sourcing.formats.network import load_network
     from oms_sourcing.formats.orders import load_orders
     from oms_sourcing.inventory.feeds import apply_feed, read_feed
     from oms_sourcing.inventory.stock import StockLedger
+    from oms_sourcing.rules import load_ruleset
 
     console = Console(highlight=False)
     err_console = Console(stderr=True, highlight=False)
+    rules_folder = rules_dir if rules_dir is not None else folder.resolve().parent / "rulesets"
+    names = ("priority", "cost")
     with reported_errors(err_console):
         network = load_network(folder / "network.yaml")
         catalog = load_catalog(folder / "catalog.yaml")
+        feed = read_feed(folder / "stock.csv")
         ledger = StockLedger(network.codes, catalog)
-        report = apply_feed(ledger, read_feed(folder / "stock.csv"))
+        report = apply_feed(ledger, feed)
         orders = load_orders(folder / "orders.jsonl", catalog)
+        rulesets = [load_ruleset(rules_folder / f"{name}.yaml", network, catalog)
+                    for name in names]
 
     kinds = Counter(s.kind.value for s in network.sources)
     console.print(f"[bold]oms_sourcing demo[/bold] — {folder}/")
@@ -72,43 +84,73 @@ def demo(
     )
     line_kinds = Counter(line.kind.value for o in orders for line in o.lines)
     pickups = sum(1 for o in orders if o.delivery.value == "pickup")
-    bundled = sum(1 for o in orders for line in o.lines if line.bundle)
     console.print(
-        f"orders   {len(orders)} ({pickups} pickup), "
-        f"{sum(line_kinds.values())} lines ("
-        + ", ".join(f"{n} {k}" for k, n in sorted(line_kinds.items()))
-        + f"; {bundled} bundle components)"
+        f"orders   {len(orders)} ({pickups} pickup), {sum(line_kinds.values())} lines"
     )
 
-    # Demand per (stock, SKU) from the orders' channels, against that stock's salable quantity.
-    demand: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for order in orders:
-        stock = network.stock_for_channel(order.channel)
-        if stock is None:
-            continue
-        for line in order.lines:
-            if line.kind.value == "regular" and catalog.stock_managed(line.sku):
-                demand[(stock.name, line.sku)] += line.qty
-    table = Table(title=f"Salable stock against ordered quantity — the {top} most ordered SKUs")
-    table.add_column("stock")
-    table.add_column("SKU")
-    table.add_column("ordered", justify="right")
-    table.add_column("salable", justify="right")
-    table.add_column("sources", justify="right")
+    rows: list[_RunSummary] = []
+    with reported_errors(err_console):
+        for name, ruleset in zip(names, rulesets, strict=True):
+            # Each ruleset starts from the feed's stock and reserves as it goes.
+            fresh = StockLedger(network.codes, catalog)
+            apply_feed(fresh, feed)
+            summary = _RunSummary(f"{name}\n({ruleset.id})")
+            for result in source_orders(orders, ruleset, network, fresh, catalog, apply=True):
+                summary.add(result)
+            rows.append(summary)
+
+    table = Table(title=f"Sourcing {len(orders)} orders, reserving stock as each is decided")
     table.add_column("")
-    ranked = sorted(demand.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-    short = 0
-    for (stock_name, sku), qty in ranked:
-        definition = network.stocks[stock_name]
-        sources = network.stock_sources(stock_name)
-        salable = ledger.salable(sku, sources, definition.out_of_stock_threshold)
-        holding = sum(1 for code in sources if ledger.available(code, sku) > 0)
-        flag = "[red]short[/red]" if salable < qty else ""
-        short += salable < qty
-        table.add_row(stock_name, sku, _fmt(qty), _fmt(salable), str(holding), flag)
+    for row in rows:
+        table.add_column(row.name, justify="right")
+    base = rows[0].cost
+
+    def metric(label: str, cell: Callable[[_RunSummary], str]) -> None:
+        table.add_row(label, *(cell(row) for row in rows))
+
+    metric("orders", lambda r: str(r.orders))
+    metric("shipments per order", lambda r: f"{r.shipments / max(r.orders, 1):.2f}")
+    metric("split rate (>1 shipment)", lambda r: f"{r.split / max(r.orders, 1):.1%}")
+    metric("backordered units", lambda r: _fmt(r.backordered))
+    metric("held lines", lambda r: str(r.held_lines))
+    metric("units shipped or transferred", lambda r: _fmt(r.shipped))
+    metric(f"total cost ({network.currency})", lambda r: f"{r.cost:,.2f}")
+    metric(f"cost per unit ({network.currency})",
+           lambda r: f"{r.cost / r.shipped:,.3f}" if r.shipped else "—")
+    metric(f"cost vs {names[0]}", lambda r: "—" if r is rows[0] or not base
+           else f"{(r.cost - base) / base * 100:+.1f} %")
     console.print(table)
-    console.print(f"{short} of {len(ranked)} shown SKUs cannot cover their orders from salable "
-                  "stock alone: sourcing will split, transfer or backorder them.")
+    for name, row in zip(names, rows, strict=True):
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(row.statuses.items()))
+        console.print(f"{name}: {counts}")
+
+
+class _RunSummary:
+    """Totals of one ruleset's run over the demo orders."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.orders = 0
+        self.shipments = 0
+        self.split = 0
+        self.backordered = Decimal(0)
+        self.held_lines = 0
+        self.cost = Decimal(0)
+        self.shipped = Decimal(0)
+        self.statuses: Counter[str] = Counter()
+
+    def add(self, result: AllocationResult) -> None:
+        parcels = len(result.shipments) + len(result.transfers)
+        self.orders += 1
+        self.shipments += parcels
+        self.split += parcels > 1
+        self.backordered += sum((b.line.qty for b in result.backorders), Decimal(0))
+        self.held_lines += len({h.line.line_id for h in result.held})
+        self.cost += result.objective
+        self.shipped += sum((lq.qty for s in result.shipments if s.source is not None
+                             for lq in s.lines), Decimal(0))
+        self.shipped += sum((lq.qty for t in result.transfers for lq in t.lines), Decimal(0))
+        self.statuses[result.status] += 1
 
 
 def stock(

@@ -1,0 +1,274 @@
+"""Commands that source orders: ``source`` (JSON per order) and ``explain`` (one order, for a
+person)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from oms_sourcing.cli._inventory import reported_errors
+
+if TYPE_CHECKING:
+    from oms_sourcing.allocation.allocate import AllocationResult
+    from oms_sourcing.domain import Catalog, LineQty, Order
+    from oms_sourcing.inventory.network import SourceNetwork
+    from oms_sourcing.inventory.stock import StockLedger
+    from oms_sourcing.rules.model import Ruleset
+
+__all__ = ["Loaded", "explain", "load_inputs", "register", "reserve_result", "source",
+           "source_orders"]
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """Everything ``source`` and ``explain`` read from files."""
+
+    network: SourceNetwork
+    catalog: Catalog
+    ledger: StockLedger
+    ruleset: Ruleset
+    orders: list[Order]
+
+
+def load_inputs(
+    network_path: Path, feed_path: Path, catalog_path: Path | None, rules_path: Path,
+    orders_path: Path,
+) -> Loaded:
+    """Load the network, catalog, stock feed (into a fresh ledger), ruleset and orders.
+
+    Raises:
+        FileError: a file with problems (each one positioned).
+    """
+    from oms_sourcing.domain import Catalog
+    from oms_sourcing.formats.catalog import load_catalog
+    from oms_sourcing.formats.network import load_network
+    from oms_sourcing.formats.orders import load_orders
+    from oms_sourcing.inventory.feeds import apply_feed, read_feed
+    from oms_sourcing.inventory.stock import StockLedger
+    from oms_sourcing.rules import load_ruleset
+
+    network = load_network(network_path)
+    catalog = load_catalog(catalog_path) if catalog_path else Catalog()
+    ledger = StockLedger(network.codes, catalog)
+    apply_feed(ledger, read_feed(feed_path))
+    ruleset = load_ruleset(rules_path, network, catalog)
+    orders = load_orders(orders_path, catalog)
+    return Loaded(network, catalog, ledger, ruleset, orders)
+
+
+def reserve_result(ledger: StockLedger, result: AllocationResult, order: Order) -> list[str]:
+    """Reserve what ``result`` ships and transfers: one reservation per order line, all of a
+    line's sources together. Rejected results, pre-shipped lines and stock-free shipments
+    reserve nothing.
+
+    Returns:
+        The ids of lines whose reservation the ledger refused (insufficient stock).
+    """
+    per_line = result.reservations()
+    return [line_id for line_id, allocations in per_line.items()
+            if not ledger.reserve(result.order_id, line_id, allocations).ok]
+
+
+def source_orders(
+    orders: Iterable[Order], ruleset: Ruleset, network: SourceNetwork, ledger: StockLedger,
+    catalog: Catalog, *, now: datetime | None = None, apply: bool = False,
+    on_refused: Callable[[str, list[str]], None] | None = None,
+) -> Iterator[AllocationResult]:
+    """Source ``orders`` in order, each against a fresh snapshot of ``ledger``.
+
+    Args:
+        now: the decision time; ``None`` uses each order's ``created_at``.
+        apply: reserve each result in ``ledger`` before sourcing the next order.
+        on_refused: called with the order id and line ids the ledger would not reserve.
+    """
+    from oms_sourcing.allocation.allocate import allocate
+
+    for order in orders:
+        snapshot = ledger.snapshot({line.sku for line in order.lines})
+        result = allocate(order, ruleset, network, snapshot, now or order.created_at,
+                          catalog=catalog)
+        if apply:
+            refused = reserve_result(ledger, result, order)
+            if refused and on_refused is not None:
+                on_refused(order.id, refused)
+        yield result
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO-8601 date and time") from None
+    if parsed.tzinfo is None:
+        raise typer.BadParameter(f"{value!r} needs a time zone, e.g. {value}+00:00")
+    return parsed
+
+
+NetworkOpt = Annotated[Path, typer.Option("--network", help="network.yaml")]
+StockOpt = Annotated[Path, typer.Option("--stock", help="Stock feed (CSV or JSONL).")]
+CatalogOpt = Annotated[Path | None, typer.Option("--catalog", help="catalog.yaml")]
+RulesOpt = Annotated[Path, typer.Option("--rules", help="Ruleset YAML file.")]
+OrdersArg = Annotated[Path, typer.Argument(help="Orders (JSONL, or JSON object/list).")]
+
+
+def source(
+    orders_path: OrdersArg,
+    network_path: NetworkOpt,
+    feed_path: StockOpt,
+    rules_path: RulesOpt,
+    catalog_path: CatalogOpt = None,
+    now: Annotated[str | None, typer.Option(
+        "--now", help="Decision time (ISO-8601 with zone); default: each order's created_at.",
+    )] = None,
+    apply: Annotated[bool, typer.Option(
+        "--apply", help="Reserve each order's stock before sourcing the next.",
+    )] = False,
+) -> None:
+    """Source every order and print one JSON result per order, in file order."""
+    decided_at = _parse_now(now)
+    err_console = Console(stderr=True, highlight=False)
+    with reported_errors(err_console):
+        loaded = load_inputs(network_path, feed_path, catalog_path, rules_path, orders_path)
+        out = sys.stdout
+
+        def warn(order_id: str, line_ids: list[str]) -> None:
+            err_console.print(f"warning: order {order_id}: the ledger refused to reserve lines "
+                              f"{', '.join(line_ids)} (insufficient stock)", markup=False,
+                              soft_wrap=True)
+
+        for result in source_orders(loaded.orders, loaded.ruleset, loaded.network,
+                                    loaded.ledger, loaded.catalog, now=decided_at, apply=apply,
+                                    on_refused=warn):
+            out.write(json.dumps(result.to_dict(), sort_keys=False) + "\n")
+
+
+def _money(d: Decimal, currency: str) -> str:
+    return f"{d.quantize(Decimal('0.01'))} {currency}"
+
+
+def _qty(d: Decimal) -> str:
+    return str(d.quantize(Decimal(1))) if d == d.to_integral_value() else format(d.normalize(), "f")
+
+
+def _print_result(console: Console, result: AllocationResult) -> None:
+    colour = {"sourced": "green", "partial": "yellow", "waiting": "yellow"}.get(result.status,
+                                                                              "red")
+    console.print(f"[bold]order {result.order_id}[/bold]: [{colour}]{result.status}[/{colour}]")
+    if result.errors:
+        for error in result.errors:
+            console.print(f"  rejected: {error}", markup=False)
+    console.print(f"ruleset  {result.ruleset_id} v{result.ruleset_version}, "
+                  f"rule [bold]{result.rule}[/bold]")
+    for step in result.rule_trace:
+        console.print(f"  {step}", markup=False)
+
+    def lines(lqs: Iterable[LineQty]) -> str:
+        return ", ".join(f"line {x.line_id} {_qty(x.qty)} × {x.sku}" for x in lqs)
+
+    for s in result.shipments:
+        console.print(f"ship     from {s.source} ({s.reason.value}): {lines(s.lines)}",
+                      markup=False)
+    for t in result.transfers:
+        console.print(f"transfer {t.from_source} → {t.to_source} in {t.days} d "
+                      f"({t.reason.value}): {lines(t.lines)}", markup=False)
+    for b in result.backorders:
+        console.print(f"backorder ({b.reason.value}): {lines([b.line])}", markup=False)
+    for h in result.held:
+        console.print(f"held     ({h.reason.value}): {lines([h.line])}", markup=False)
+    for c in result.cancelled:
+        console.print(f"cancel   ({c.reason.value}): {lines([c.line])}", markup=False)
+    console.print(
+        f"cost     {_money(result.objective, result.currency)}"
+        + (" (" + ", ".join(f"{k} {_money(v, result.currency)}"
+                            for k, v in result.breakdown.items()) + ")"
+           if result.breakdown else "")
+    )
+    console.print(f"solver   {result.solver} ({result.solver_status}, "
+                  f"{result.solve_ms:.1f} ms)")
+
+    used: dict[str, set[str]] = defaultdict(set)
+    for s in result.shipments:
+        for lq in s.lines:
+            if s.source is not None:
+                used[lq.line_id].add(s.source)
+    for t in result.transfers:
+        for lq in t.lines:
+            used[lq.line_id].add(t.from_source)
+    for line in result.lines:
+        table = Table(title=escape(f"line {line.line_id}: {_qty(line.qty)} × {line.sku} — "
+                                   f"{line.outcome or 'no outcome'}"), title_justify="left")
+        table.add_column("")
+        table.add_column("source")
+        table.add_column("status")
+        table.add_column("available", justify="right")
+        table.add_column("shipment cost", justify="right")
+        table.add_column("km", justify="right")
+        for cand in line.candidates:
+            status = cand.exclusion.value if cand.exclusion else "candidate"
+            if cand.detail:
+                status += f" ({cand.detail})"
+            table.add_row(
+                "[green]✔[/green]" if cand.source in used[line.line_id] else "",
+                escape(cand.source),
+                escape(status) if cand.exclusion else f"[green]{escape(status)}[/green]",
+                "" if cand.available is None else _qty(cand.available),
+                "" if cand.shipment_cost is None else _money(cand.shipment_cost, result.currency),
+                "" if cand.distance_km is None else f"{cand.distance_km:,.0f}",
+            )
+        if not line.candidates:
+            table.add_row("", "—", "no sources considered", "", "", "")
+        console.print(table)
+
+
+def explain(
+    orders_path: OrdersArg,
+    order_id: Annotated[str, typer.Argument(help="The order to explain.")],
+    network_path: NetworkOpt,
+    feed_path: StockOpt,
+    rules_path: RulesOpt,
+    catalog_path: CatalogOpt = None,
+    now: Annotated[str | None, typer.Option(
+        "--now", help="Decision time (ISO-8601 with zone); default: the order's created_at.",
+    )] = None,
+) -> None:
+    """Show one order's sourcing decision: rule, outcomes, cost and every source considered.
+
+    Stock is the feed as loaded; earlier orders in the file reserve nothing.
+    """
+    from oms_sourcing._suggest import suggest
+
+    decided_at = _parse_now(now)
+    console = Console(highlight=False)
+    err_console = Console(stderr=True, highlight=False)
+    with reported_errors(err_console):
+        loaded = load_inputs(network_path, feed_path, catalog_path, rules_path, orders_path)
+        match = [o for o in loaded.orders if o.id == order_id]
+        if not match:
+            hint = suggest(order_id, (o.id for o in loaded.orders))
+            err_console.print(
+                f"error: no order {order_id!r} in {orders_path}"
+                + (f"; did you mean {hint!r}?" if hint else ""),
+                markup=False, soft_wrap=True,
+            )
+            raise typer.Exit(1)
+        result = next(source_orders(match[:1], loaded.ruleset, loaded.network, loaded.ledger,
+                                    loaded.catalog, now=decided_at))
+    _print_result(console, result)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(source)
+    app.command()(explain)

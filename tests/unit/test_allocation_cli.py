@@ -1,0 +1,186 @@
+"""``oms-sourcing source``, ``explain`` and ``demo`` on the example data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner, Result
+
+from oms_sourcing.cli import build_app
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+RULES = ROOT / "rulesets"
+
+
+@pytest.fixture(scope="module")
+def app() -> typer.Typer:
+    return build_app()
+
+
+def invoke(app: typer.Typer, *args: str | Path) -> Result:
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def example_orders(n: int) -> list[dict[str, Any]]:
+    with (EXAMPLES / "orders.jsonl").open(encoding="utf-8") as f:
+        return [json.loads(line) for line, _ in zip(f, range(n), strict=False)]
+
+
+def write_jsonl(path: Path, orders: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(o) + "\n" for o in orders), encoding="utf-8")
+    return path
+
+
+def data_args(feed: Path = EXAMPLES / "stock.csv",
+              rules: Path = RULES / "priority.yaml") -> list[str | Path]:
+    return ["--network", EXAMPLES / "network.yaml", "--stock", feed,
+            "--catalog", EXAMPLES / "catalog.yaml", "--rules", rules]
+
+
+def test_source_prints_one_json_result_per_order_in_file_order(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    orders = example_orders(5)
+    path = write_jsonl(tmp_path / "orders.jsonl", orders)
+
+    result = invoke(app, "source", *data_args(rules=RULES / "cost.yaml"), path)
+
+    assert result.exit_code == 0, result.output
+    decided = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [d["order_id"] for d in decided] == [o["id"] for o in orders]
+    assert all(d["status"] in {"sourced", "partial", "waiting", "cancelled", "rejected"}
+               for d in decided)
+    # --now defaults to each order's own creation time, never the clock.
+    assert [d["decided_at"] for d in decided] == [o["created_at"] for o in orders]
+
+
+def test_source_with_now_decides_every_order_at_that_time(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "orders.jsonl", example_orders(2))
+
+    result = invoke(app, "source", *data_args(), "--now", "2026-11-05T12:00:00+00:00", path)
+
+    assert result.exit_code == 0, result.output
+    stamps = {json.loads(line)["decided_at"] for line in result.stdout.splitlines()}
+    assert stamps == {"2026-11-05T12:00:00+00:00"}
+
+
+def scarce_linen_setup(tmp_path: Path) -> tuple[Path, Path]:
+    """Three navy tees in Berlin, and two orders that each want two of them."""
+    feed = tmp_path / "stock.csv"
+    feed.write_text(
+        "source,sku,qty,mode,effective_at,record_id\n"
+        "WH-BER,TEE-NAVY-L,3,FULL,2026-11-01T06:00:00+00:00,r1\n",
+        encoding="utf-8",
+    )
+    template = example_orders(1)[0]
+    line = {**template["lines"][0], "sku": "TEE-NAVY-L", "qty": "2"}
+    first = {**template, "id": "first-tees", "lines": [line]}
+    second = {**first, "id": "second-tees"}
+    return feed, write_jsonl(tmp_path / "orders.jsonl", [first, second])
+
+
+def shipped_units(decision: dict[str, Any]) -> int:
+    return sum(int(x["qty"]) for s in decision["shipments"] for x in s["lines"])
+
+
+def test_source_without_apply_lets_every_order_see_the_whole_feed(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    feed, orders = scarce_linen_setup(tmp_path)
+
+    result = invoke(app, "source", *data_args(feed=feed), orders)
+
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert (first["status"], shipped_units(first)) == ("sourced", 2)
+    assert (second["status"], shipped_units(second)) == ("sourced", 2)
+
+
+def test_source_with_apply_leaves_a_later_order_only_what_earlier_ones_did_not_reserve(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    feed, orders = scarce_linen_setup(tmp_path)
+
+    result = invoke(app, "source", *data_args(feed=feed), "--apply", orders)
+
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert (first["status"], shipped_units(first)) == ("sourced", 2)
+    assert (second["status"], shipped_units(second)) == ("partial", 1)
+    berlin = next(c for c in second["lines"][0]["candidates"] if c["source"] == "WH-BER")
+    assert berlin["available"] == "1"
+
+
+def test_source_reports_a_bad_orders_file_with_its_position_and_exits_1(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    path = tmp_path / "orders.jsonl"
+    path.write_text('{"id": "broken"\n', encoding="utf-8")
+
+    result = invoke(app, "source", *data_args(), path)
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert f"{path}:1:" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_explain_shows_the_rule_and_a_candidate_table_per_line(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    orders = example_orders(3)
+    path = write_jsonl(tmp_path / "orders.jsonl", orders)
+    wanted = orders[0]
+
+    result = invoke(app, "explain", *data_args(), path, wanted["id"])
+
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert f"order {wanted['id']}" in out
+    assert "rule " in out and "cost " in out and "solver " in out
+    for line in wanted["lines"]:
+        assert f"line {line['id']}: {line['qty']} × {line['sku']}" in out
+    assert "shipment cost" in out and "candidate" in out and "WH-BER" in out
+    assert "✔" in out
+
+
+def test_explain_of_an_unknown_order_suggests_the_closest_id_and_exits_1(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    orders = example_orders(3)
+    path = write_jsonl(tmp_path / "orders.jsonl", orders)
+    typo = orders[1]["id"][:-1] + "9"
+
+    result = invoke(app, "explain", *data_args(), path, typo)
+
+    assert result.exit_code == 1
+    assert f"no order '{typo}'" in result.output
+    assert "did you mean" in result.output
+
+
+def test_demo_compares_the_priority_and_the_cost_ruleset(app: typer.Typer) -> None:
+    result = invoke(app, "demo", EXAMPLES)
+
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "msi-priority" in out and "cost-optimal" in out
+    assert "split rate" in out and "total cost" in out and "cost vs priority" in out
+
+
+def test_demo_with_a_missing_rules_folder_names_the_file_and_exits_1(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    result = invoke(app, "demo", EXAMPLES, "--rules-dir", tmp_path)
+
+    assert result.exit_code == 1
+    assert "priority.yaml" in result.output
+    assert "Traceback" not in result.output
