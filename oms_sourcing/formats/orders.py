@@ -224,6 +224,10 @@ def _records(text: str, path: str, jsonl: bool) -> Iterator[tuple[int, Any] | Pr
     try:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as err:
+        if err.msg == "Extra data" and text.lstrip().startswith("{"):
+            # several objects, one per line: JSONL whatever the file is called (e.g. stdin)
+            yield from _records(text, path, jsonl=True)
+            return
         yield Problem(path, err.lineno, err.colno, f"invalid JSON: {err.msg}")
         return
     if isinstance(data, list):

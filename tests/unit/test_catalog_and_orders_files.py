@@ -148,3 +148,9 @@ def test_a_json_array_of_orders_reports_lines_of_each_element(tmp_path: Path) ->
 def test_a_missing_catalog_file_is_a_file_error(tmp_path: Path) -> None:
     with pytest.raises(CatalogFileError, match="cannot read file"):
         load_catalog(tmp_path / "nope.yaml")
+
+
+def test_one_order_per_line_is_read_as_jsonl_whatever_the_file_is_called(tmp_path: Path) -> None:
+    path = tmp_path / "orders.txt"
+    path.write_text("\n".join(json.dumps(good_order(id=str(i)), default=str) for i in (1, 2)))
+    assert [o.id for o in load_orders(path, parse_catalog(CATALOG))] == ["1", "2"]
