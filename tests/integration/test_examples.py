@@ -19,35 +19,12 @@ from oms_sourcing.domain import (
     SourceKind,
 )
 from oms_sourcing.domain.order import validate_order
-from oms_sourcing.formats.catalog import load_catalog
-from oms_sourcing.formats.network import load_network
-from oms_sourcing.formats.orders import load_orders
-from oms_sourcing.inventory.feeds import Feed, apply_feed, read_feed
+from oms_sourcing.inventory.feeds import Feed, apply_feed
 from oms_sourcing.inventory.network import SourceNetwork
 from oms_sourcing.inventory.stock import StockLedger
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FILES = ("network.yaml", "catalog.yaml", "stock.csv", "orders.jsonl")
-
-
-@pytest.fixture(scope="module")
-def network() -> SourceNetwork:
-    return load_network(EXAMPLES / "network.yaml")
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog(EXAMPLES / "catalog.yaml")
-
-
-@pytest.fixture(scope="module")
-def feed() -> Feed:
-    return read_feed(EXAMPLES / "stock.csv")
-
-
-@pytest.fixture(scope="module")
-def orders(catalog: Catalog) -> list[Order]:
-    return load_orders(EXAMPLES / "orders.jsonl", catalog)
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,6 @@ from typer.testing import CliRunner
 
 from oms_sourcing.cli._rules import register
 from oms_sourcing.domain import Catalog, Delivery, Order, SourceKind
-from oms_sourcing.formats.catalog import load_catalog
-from oms_sourcing.formats.network import load_network
-from oms_sourcing.formats.orders import load_orders
 from oms_sourcing.inventory.network import SourceNetwork
 from oms_sourcing.rules import (
     BundleMode,
@@ -29,21 +26,6 @@ from oms_sourcing.rules import (
 ROOT = Path(__file__).resolve().parents[2]
 RULESETS = sorted((ROOT / "rulesets").glob("*.yaml"))
 EXAMPLES = ROOT / "examples"
-
-
-@pytest.fixture(scope="module")
-def network() -> SourceNetwork:
-    return load_network(EXAMPLES / "network.yaml")
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog(EXAMPLES / "catalog.yaml")
-
-
-@pytest.fixture(scope="module")
-def orders(catalog: Catalog) -> list[Order]:
-    return load_orders(EXAMPLES / "orders.jsonl", catalog)
 
 
 def load(name: str, network: SourceNetwork, catalog: Catalog) -> Ruleset:
