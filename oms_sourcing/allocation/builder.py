@@ -42,7 +42,7 @@ from oms_sourcing.domain import (
     SourceKind,
     to_units,
 )
-from oms_sourcing.inventory.network import SourceNetwork
+from oms_sourcing.inventory.network import ShippingLane, SourceNetwork, TransferLane
 from oms_sourcing.inventory.stock import StockSnapshot
 from oms_sourcing.rules.model import (
     BackorderPolicy,
@@ -382,6 +382,9 @@ class _Builder:
         self.pickup = pickup
         self.decimals = decimals
         self.transfer_days: dict[str, int] = {}
+        # Lanes depend on the source and the order's destination only: look each up once.
+        self._ship_lanes: dict[str, ShippingLane | None] = {}
+        self._transfer_lanes: dict[str, TransferLane | None] = {}
         # Where shipments go: the customer, or for pickup the store (transfers end there).
         if pickup is not None:
             self.destination: Location = network.source(pickup).location
@@ -393,6 +396,17 @@ class _Builder:
         self.unknown_km = float(known.max()) if known.size else 0.0
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _ship_lane(self, code: str) -> ShippingLane | None:
+        if code not in self._ship_lanes:
+            self._ship_lanes[code] = self.network.shipping_lane(code, self.destination)
+        return self._ship_lanes[code]
+
+    def _transfer_lane(self, code: str) -> TransferLane | None:
+        if code not in self._transfer_lanes:
+            store = self.pickup or ""
+            self._transfer_lanes[code] = self.network.transfer_lane(code, store)
+        return self._transfer_lanes[code]
 
     def _capacity(self, source: Source) -> Capacity:
         if self.capacity_left is not None and source.code in self.capacity_left:
@@ -449,9 +463,9 @@ class _Builder:
                 return Exclusion.BEYOND_RADIUS, f"{shown} > {limit:g} km"
         if not virtual:
             if self.pickup is not None:
-                if not is_store and self.network.transfer_lane(code, self.pickup) is None:
+                if not is_store and self._transfer_lane(code) is None:
                     return Exclusion.NO_TRANSFER_LANE, ""
-            elif self.network.shipping_lane(code, self.destination) is None:
+            elif self._ship_lane(code) is None:
                 return Exclusion.NO_LANE, ""
         if code in self.declined.get(line.id, frozenset()):
             return Exclusion.DECLINED_BEFORE, ""
@@ -473,7 +487,7 @@ class _Builder:
         elif self.pickup is not None and code == self.pickup:
             pass  # the store hands over what it holds: no shipment
         elif self.pickup is not None:
-            leg = self.network.transfer_lane(code, self.pickup)
+            leg = self._transfer_lane(code)
             if leg is not None:
                 self.transfer_days[code] = leg.days
                 money_w = w.transfer_cost or w.shipping_cost
@@ -482,7 +496,7 @@ class _Builder:
                 terms["distance"] = w.distance * km_cost
                 terms["shipments"] = w.shipments
         else:
-            lane = self.network.shipping_lane(code, self.destination)
+            lane = self._ship_lane(code)
             if lane is not None:
                 lane_km = _km(km) if km is not None else Decimal(0)
                 terms["shipping_cost"] = w.shipping_cost * (
@@ -500,11 +514,11 @@ class _Builder:
         code = source.code
         if not virtual and not (self.pickup is not None and code == self.pickup):
             if self.pickup is not None:
-                leg = self.network.transfer_lane(code, self.pickup)
+                leg = self._transfer_lane(code)
                 if leg is not None:
                     terms["transfer_cost"] = (w.transfer_cost or w.shipping_cost) * leg.per_unit
             else:
-                lane = self.network.shipping_lane(code, self.destination)
+                lane = self._ship_lane(code)
                 if lane is not None:
                     terms["shipping_cost"] = w.shipping_cost * lane.per_unit
         cap = self._capacity(source)
