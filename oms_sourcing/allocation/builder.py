@@ -439,42 +439,45 @@ class _Builder:
         return max(avail, 0)
 
     def _exclusion(self, line: OrderLine, source: Source, idx: int, *, virtual: bool
-                   ) -> tuple[Exclusion | None, str]:
+                   ) -> tuple[Exclusion | None, str, int]:
+        """Why ``source`` may not ship ``line`` (``None``: it may), a detail, and the units it
+        may give (0 unless it is a candidate)."""
         code = source.code
         is_store = code == self.pickup
         if (self.in_channel is not None and code not in self.in_channel and not is_store):
-            return Exclusion.NOT_IN_CHANNEL_STOCK, ""
+            return Exclusion.NOT_IN_CHANNEL_STOCK, "", 0
         if virtual != (source.kind is SourceKind.VIRTUAL):
             return Exclusion.WRONG_KIND, (
                 "virtual lines draw from virtual sources" if virtual
-                else "a virtual source only holds virtual products")
+                else "a virtual source only holds virtual products"), 0
         if not source.enabled:
-            return Exclusion.DISABLED, ""
+            return Exclusion.DISABLED, "", 0
         if not is_store and not source.capabilities.ships:
-            return Exclusion.CANNOT_SHIP, ""
+            return Exclusion.CANNOT_SHIP, "", 0
         tags = self.catalog.info(line.sku).tags
         if not is_store and not self.policy.sources.allows_for_line(source, line.sku, tags):
-            return Exclusion.EXCLUDED_BY_RULE, ""
+            return Exclusion.EXCLUDED_BY_RULE, "", 0
         limit = self.policy.sources.max_distance_for_line(line.sku, tags)
         if limit is not None and not is_store and not virtual:
             d = self._distance(idx)
             if d is None or d > limit:
                 shown = "unknown" if d is None else f"{d:.0f} km"
-                return Exclusion.BEYOND_RADIUS, f"{shown} > {limit:g} km"
+                return Exclusion.BEYOND_RADIUS, f"{shown} > {limit:g} km", 0
         if not virtual:
             if self.pickup is not None:
                 if not is_store and self._transfer_lane(code) is None:
-                    return Exclusion.NO_TRANSFER_LANE, ""
+                    return Exclusion.NO_TRANSFER_LANE, "", 0
             elif self._ship_lane(code) is None:
-                return Exclusion.NO_LANE, ""
+                return Exclusion.NO_LANE, "", 0
         if code in self.declined.get(line.id, frozenset()):
-            return Exclusion.DECLINED_BEFORE, ""
+            return Exclusion.DECLINED_BEFORE, "", 0
         cap = self._capacity(source)
         if cap.orders is not None and cap.orders <= 0:
-            return Exclusion.NO_CAPACITY, ""
-        if self._available(line, source, idx) <= 0:
-            return Exclusion.OUT_OF_STOCK, ""
-        return None, ""
+            return Exclusion.NO_CAPACITY, "", 0
+        units = self._available(line, source, idx)
+        if units <= 0:
+            return Exclusion.OUT_OF_STOCK, "", 0
+        return None, "", units
 
     def _fixed_terms(self, source: Source, idx: int, *, virtual: bool) -> dict[str, int]:
         w = self.objective
@@ -543,9 +546,9 @@ class _Builder:
             row: list[tuple[Exclusion | None, str]] = []
             arow: list[int] = []
             for idx, source in enumerate(net.sources):
-                excl = self._exclusion(line, source, idx, virtual=virtual)
-                row.append(excl)
-                arow.append(self._available(line, source, idx) if excl[0] is None else 0)
+                why, detail, units = self._exclusion(line, source, idx, virtual=virtual)
+                row.append((why, detail))
+                arow.append(units)
             reasons.append(row)
             avail.append(arow)
         keep = [idx for idx in range(len(net.sources))
