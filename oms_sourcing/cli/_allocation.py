@@ -67,7 +67,7 @@ def load_inputs(
     return Loaded(network, catalog, ledger, ruleset, orders)
 
 
-def reserve_result(ledger: StockLedger, result: AllocationResult, order: Order) -> list[str]:
+def reserve_result(ledger: StockLedger, result: AllocationResult) -> list[str]:
     """Reserve what ``result`` ships and transfers: one reservation per order line, all of a
     line's sources together. Rejected results, pre-shipped lines and stock-free shipments
     reserve nothing.
@@ -99,7 +99,7 @@ def source_orders(
         result = allocate(order, ruleset, network, snapshot, now or order.created_at,
                           catalog=catalog)
         if apply:
-            refused = reserve_result(ledger, result, order)
+            refused = reserve_result(ledger, result)
             if refused and on_refused is not None:
                 on_refused(order.id, refused)
         yield result
