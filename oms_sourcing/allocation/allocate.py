@@ -11,10 +11,12 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
+
+import numpy as np
 
 from oms_sourcing.allocation.builder import (
     COST_SCALE,
@@ -48,6 +50,7 @@ from oms_sourcing.rules.select import select
 
 __all__ = [
     "AllocationResult",
+    "Alternative",
     "LineExplanation",
     "OptimalSolver",
     "Solver",
@@ -100,33 +103,106 @@ class OptimalSolver:
 def solve_problem(sp: SourcingProblem, config: SolverConfig = SolverConfig()) -> dict[str, Plan]:
     """Plans for the sub-problems of ``sp`` (``"physical"``, ``"virtual"``)."""
     plans: dict[str, Plan] = {}
-    ranked = config.solver == "ranked" or (config.solver == "auto" and sp.policy.uses_rank)
     for name, problem in (("physical", sp.physical), ("virtual", sp.virtual)):
-        if problem is None:
-            continue
-        if ranked:
-            plans[name] = solve_ranked(problem, sp.rank if name == "physical" else None)
-        else:
-            plans[name] = OptimalSolver(config).solve(problem)
+        if problem is not None:
+            plans[name] = _solve_one(problem, name, sp, config)
     return plans
 
 
 @dataclass(frozen=True, slots=True)
+class Alternative:
+    """The best plan in which a line may not use the source(s) it was given.
+
+    ``cost_difference`` is that plan's objective minus the chosen plan's (>= 0 for an optimal
+    decision; in currency units of the objective); it is ``None`` when without those sources
+    some of the line's units could not ship at all (``short`` says how many, in line units).
+    ``sources`` are where the line would have shipped from instead.
+    """
+
+    without: tuple[str, ...]
+    sources: tuple[str, ...]
+    cost_difference: Decimal | None
+    short: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
 class LineExplanation:
-    """Why one line ended as it did: its outcomes and every source considered."""
+    """Why one line ended as it did: its outcomes, every source considered and the best
+    alternative to the sources it was given."""
 
     line_id: str
     sku: str
     qty: Decimal
     outcome: str
     candidates: tuple[Candidate, ...] = ()
+    alternative: Alternative | None = None
+
+
+class _Explanations:
+    """Computes a result's per-line explanations when they are first read.
+
+    Candidates come from the builder's filter masks; the alternative plan of a line is one more
+    solve of its sub-problem with the line's chosen sources forbidden to it — per line, so it is
+    done on demand, not on the hot path of every decision.
+    """
+
+    __slots__ = ("_config", "_done", "_outcome", "_plans", "_sp")
+
+    def __init__(self, sp: SourcingProblem, plans: Mapping[str, Plan], config: SolverConfig,
+                 outcome: Mapping[str, list[str]]) -> None:
+        self._sp = sp
+        self._plans = plans
+        self._config = config
+        self._outcome = outcome
+        self._done: tuple[LineExplanation, ...] | None = None
+
+    def lines(self) -> tuple[LineExplanation, ...]:
+        if self._done is None:
+            self._done = tuple(
+                LineExplanation(
+                    line_id=line.id, sku=line.sku, qty=line.qty,
+                    outcome="; ".join(self._outcome.get(line.id, [])),
+                    candidates=self._sp.candidates(line.id),
+                    alternative=self._alternative(line.id),
+                )
+                for line in self._sp.order.lines
+            )
+        return self._done
+
+    def _alternative(self, line_id: str) -> Alternative | None:
+        sp = self._sp
+        for name, plan in self._plans.items():
+            problem = sp.physical if name == "physical" else sp.virtual
+            if problem is None or line_id not in problem.lines:
+                continue
+            i = problem.lines.index(line_id)
+            used = np.flatnonzero(plan.x[i] > 0)
+            if not len(used):
+                return None
+            allowed = problem.allowed.copy()
+            allowed[i, used] = False
+            alt = _solve_one(replace(problem, allowed=allowed), name, sp, self._config)
+            dec = sp.line_decimals[line_id]
+            short = int(alt.short[i]) - int(plan.short[i])
+            others_short = int(alt.short.sum()) - int(alt.short[i]) > int(plan.short.sum()) - int(
+                plan.short[i])
+            difference = None
+            if short <= 0 and not others_short:
+                difference = Decimal(alt.objective - plan.objective) / COST_SCALE
+            return Alternative(
+                without=tuple(problem.sources[int(k)] for k in used),
+                sources=tuple(problem.sources[int(k)] for k in np.flatnonzero(alt.x[i] > 0)),
+                cost_difference=difference,
+                short=from_units(max(short, 0), dec),
+            )
+        return None
 
 
 @dataclass(frozen=True, slots=True)
 class AllocationResult:
     """The decision for one order. ``status``: ``sourced`` (every unit ships), ``partial``,
     ``waiting`` (nothing ships yet), ``cancelled`` or ``rejected`` (bad input; nothing
-    reserved)."""
+    reserved). ``lines`` explains each line; it is computed when first read."""
 
     order_id: str
     status: str
@@ -145,11 +221,16 @@ class AllocationResult:
     ruleset_version: str | None
     rule: str | None
     rule_trace: tuple[str, ...]
-    lines: tuple[LineExplanation, ...]
     decided_at: datetime
     errors: tuple[str, ...] = ()
     currency: str = "EUR"
     notes: tuple[str, ...] = field(default=())
+    explanations: _Explanations | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def lines(self) -> tuple[LineExplanation, ...]:
+        """Per order line: outcome text, candidate sources and the best alternative."""
+        return self.explanations.lines() if self.explanations is not None else ()
 
     def reservations(self) -> dict[str, list[tuple[str, str, Decimal]]]:
         """What to reserve for this decision: per line id, ``(source, sku, qty)`` allocations.
@@ -170,13 +251,15 @@ class AllocationResult:
                 out[lq.line_id].append((t.from_source, lq.sku, lq.qty))
         return dict(out)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: quantities and money as strings, exact."""
+    def to_dict(self, *, explain: bool = True) -> dict[str, Any]:
+        """JSON-ready form (see ``schemas/allocation-result.schema.json``): quantities and money
+        as exact decimal strings. ``explain=False`` leaves out the per-line explanations
+        (``lines``), which cost one extra solve per sourced line."""
 
         def lq(x: LineQty) -> dict[str, str]:
             return {"line": x.line_id, "sku": x.sku, "qty": _num(x.qty)}
 
-        return {
+        out: dict[str, Any] = {
             "order_id": self.order_id,
             "status": self.status,
             "decided_at": self.decided_at.isoformat(),
@@ -195,22 +278,34 @@ class AllocationResult:
                      "breakdown": {k: _num(v) for k, v in self.breakdown.items()}},
             "solver": {"name": self.solver, "status": self.solver_status,
                        "ms": round(self.solve_ms, 3)},
-            "lines": [
-                {"line": e.line_id, "sku": e.sku, "qty": _num(e.qty), "outcome": e.outcome,
-                 "candidates": [
-                     {"source": c.source,
-                      "excluded": c.exclusion.value if c.exclusion else None,
-                      **({"detail": c.detail} if c.detail else {}),
-                      **({"available": _num(c.available)} if c.available is not None else {}),
-                      **({"shipment_cost": _num(c.shipment_cost)}
-                         if c.shipment_cost is not None else {}),
-                      **({"km": round(c.distance_km, 1)} if c.distance_km is not None else {})}
-                     for c in e.candidates]}
-                for e in self.lines
-            ],
             "errors": list(self.errors),
             "notes": list(self.notes),
         }
+        if explain:
+            out["lines"] = [_line_dict(e) for e in self.lines]
+        return out
+
+
+def _line_dict(e: LineExplanation) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "line": e.line_id, "sku": e.sku, "qty": _num(e.qty), "outcome": e.outcome,
+        "candidates": [
+            {"source": c.source,
+             "excluded": c.exclusion.value if c.exclusion else None,
+             **({"detail": c.detail} if c.detail else {}),
+             **({"available": _num(c.available)} if c.available is not None else {}),
+             **({"shipment_cost": _num(c.shipment_cost)} if c.shipment_cost is not None else {}),
+             **({"km": round(c.distance_km, 1)} if c.distance_km is not None else {})}
+            for c in e.candidates],
+    }
+    if e.alternative is not None:
+        a = e.alternative
+        out["alternative"] = {
+            "without": list(a.without), "sources": list(a.sources),
+            "cost_difference": None if a.cost_difference is None else _num(a.cost_difference),
+            "short": _num(a.short),
+        }
+    return out
 
 
 def _num(d: Decimal) -> str:
@@ -257,7 +352,15 @@ def allocate(
                        declined=declined, attempts=attempts, capacity_left=capacity_left)
     plans = solve_problem(sp, config)
     elapsed = (time.perf_counter() - start) * 1000
-    return _result(sp, plans, elapsed, trace, rule_name, rid, rversion)
+    return _result(sp, plans, elapsed, trace, rule_name, rid, rversion, config)
+
+
+def _solve_one(problem: AllocationProblem, name: str, sp: SourcingProblem,
+               config: SolverConfig) -> Plan:
+    ranked = config.solver == "ranked" or (config.solver == "auto" and sp.policy.uses_rank)
+    if ranked:
+        return solve_ranked(problem, sp.rank if name == "physical" else None)
+    return OptimalSolver(config).solve(problem)
 
 
 def _result(
@@ -268,6 +371,7 @@ def _result(
     rule_name: str | None,
     rid: str | None,
     rversion: str | None,
+    config: SolverConfig,
 ) -> AllocationResult:
     order = sp.order
     lines = sp.lines_by_id
@@ -309,40 +413,38 @@ def _result(
             continue
         statuses.append(plan.status.value)
         solvers.append(plan.solver)
-        used = plan.sources_used()
-        for k in used:
-            for term, v in sp.fixed_terms.get((name, k), {}).items():
-                breakdown[term] += v
-        for i in range(problem.n_lines):
-            for k in range(problem.n_sources):
-                units = int(plan.x[i, k])
-                if not units:
-                    continue
-                for term, v in sp.unit_terms.get((name, i, k), {}).items():
-                    breakdown[term] += v * units
-                line_id = problem.lines[i]
-                code = problem.sources[k]
-                if sp.pickup_store is not None and name == "physical" and code != sp.pickup_store:
-                    transfers[code].append(qty(line_id, units))
-                    outcome[line_id].append(f"{_num(qty(line_id, units).qty)} transferred from "
-                                            f"{code} to {sp.pickup_store} for pickup")
-                else:
-                    reason = (Reason.PICKUP_IN_STORE if code == sp.pickup_store
-                              else Reason.SOURCED)
-                    shipped[(code, reason)].append(qty(line_id, units))
-                    outcome[line_id].append(f"{_num(qty(line_id, units).qty)} from {code}")
-            objective_units += int(plan.x[i].dot(problem.unit_cost[i]))
-        objective_units += sum(int(problem.fixed_cost[k]) for k in used)
+        used = plan.x.sum(axis=0) > 0
+        terms = sp.terms.get(name)
+        if terms is not None:
+            for term, arr in terms.fixed.items():
+                breakdown[term] += int(arr[used].sum())
+            for term, arr in terms.unit.items():
+                breakdown[term] += int((arr * plan.x).sum())
+        pickup = sp.pickup_store if name == "physical" else None
+        rows, cols = np.nonzero(plan.x)
+        for i, k in zip(rows.tolist(), cols.tolist(), strict=True):
+            line_id = problem.lines[i]
+            code = problem.sources[k]
+            part = qty(line_id, int(plan.x[i, k]))
+            if pickup is not None and code != pickup:
+                transfers[code].append(part)
+                outcome[line_id].append(f"{_num(part.qty)} transferred from {code} to {pickup} "
+                                        "for pickup")
+            else:
+                reason = Reason.PICKUP_IN_STORE if code == pickup else Reason.SOURCED
+                shipped[(code, reason)].append(part)
+                outcome[line_id].append(f"{_num(part.qty)} from {code}")
+        objective_units += int((problem.unit_cost * plan.x).sum())
+        objective_units += int(problem.fixed_cost[used].sum())
         bound_units += min(plan.bound, plan.objective - int(
             (plan.short * problem.short_cost).sum()))
+        if not plan.short.any():
+            continue
         in_bundle = {i for g in problem.bundles for i in g}
         in_whole = {i for g in problem.whole_groups for i in g}
-        for i in range(problem.n_lines):
-            short = int(plan.short[i])
-            if not short:
-                continue
+        for i in np.flatnonzero(plan.short).tolist():
             line_id = problem.lines[i]
-            lq = qty(line_id, short)
+            lq = qty(line_id, int(plan.short[i]))
             if problem.all_or_nothing:
                 # ship complete / hold until complete: the order waits whole, whatever the
                 # backorder policy says about single lines
@@ -386,14 +488,6 @@ def _result(
         status = "cancelled" if cancelled and not held and not backorders else "waiting"
     else:
         status = "partial"
-    explanations = tuple(
-        LineExplanation(
-            line_id=line.id, sku=line.sku, qty=line.qty,
-            outcome="; ".join(outcome.get(line.id, [])),
-            candidates=sp.candidates.get(line.id, ()),
-        )
-        for line in order.lines
-    )
     solver = "+".join(dict.fromkeys(solvers)) or "none"
     if all(s == SolveStatus.OPTIMAL.value for s in statuses):
         solver_status = SolveStatus.OPTIMAL.value
@@ -408,7 +502,7 @@ def _result(
         held=tuple(held),
         cancelled=tuple(cancelled),
         objective=Decimal(objective_units) / COST_SCALE,
-        breakdown={k: Decimal(v) / COST_SCALE for k, v in sorted(breakdown.items())},
+        breakdown={k: Decimal(v) / COST_SCALE for k, v in sorted(breakdown.items()) if v},
         solver=solver,
         solver_status=solver_status,
         bound=Decimal(max(bound_units, 0)) / COST_SCALE,
@@ -417,9 +511,8 @@ def _result(
         ruleset_version=rversion,
         rule=rule_name,
         rule_trace=trace,
-        lines=explanations,
         decided_at=sp.now,
         errors=sp.rejected,
         currency=sp.currency,
+        explanations=_Explanations(sp, plans, config, outcome),
     )
-

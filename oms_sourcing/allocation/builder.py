@@ -27,8 +27,19 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 import numpy as np
+import numpy.typing as npt
 
-from oms_sourcing.allocation.problem import UNLIMITED, AllocationProblem
+from oms_sourcing.allocation._arrays import (
+    COST_SCALE,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    TransferArrays,
+    capacity_limits,
+    network_arrays,
+    round_div,
+)
+from oms_sourcing.allocation.problem import AllocationProblem
 from oms_sourcing.domain import (
     Capacity,
     Catalog,
@@ -38,17 +49,15 @@ from oms_sourcing.domain import (
     Order,
     OrderLine,
     Reason,
-    Source,
-    SourceKind,
     to_units,
 )
-from oms_sourcing.inventory.network import ShippingLane, SourceNetwork, TransferLane
+from oms_sourcing.errors import InputError
+from oms_sourcing.inventory.network import SourceNetwork
 from oms_sourcing.inventory.stock import StockSnapshot
 from oms_sourcing.rules.model import (
     BackorderPolicy,
     BundleMode,
     DeclineAction,
-    Objective,
     Policy,
     RankKey,
     SplitMode,
@@ -64,9 +73,6 @@ __all__ = [
     "build_problem",
 ]
 
-#: Objective units per currency unit: costs are exact to a millionth of the currency.
-COST_SCALE = 10**6
-_DEFAULT_OBJECTIVE = Objective(shipping_cost=Decimal(1))
 
 
 class Exclusion(StrEnum):
@@ -134,19 +140,25 @@ class SourcingProblem:
     physical: AllocationProblem | None
     virtual: AllocationProblem | None
     decided: tuple[LineDecision, ...]
-    candidates: Mapping[str, tuple[Candidate, ...]]
     short_action: Mapping[str, ShortAction]
     line_decimals: Mapping[str, int]
     pickup_store: str | None = None
     rank: tuple[int, ...] | None = None
     rejected: tuple[str, ...] = ()
-    # (problem name, source index) -> term name -> objective units of one shipment
-    fixed_terms: Mapping[tuple[str, int], Mapping[str, int]] = field(default_factory=dict)
-    # (problem name, line index, source index) -> term name -> objective units per unit
-    unit_terms: Mapping[tuple[str, int, int], Mapping[str, int]] = field(default_factory=dict)
+    # sub-problem name -> its objective split by term
+    terms: Mapping[str, CostTerms] = field(default_factory=dict)
     transfer_days: Mapping[str, int] = field(default_factory=dict)
     bundle_of: Mapping[str, str] = field(default_factory=dict)
     bundle_split: bool = False
+    explainer: _Explainer | None = field(default=None, repr=False)
+
+    def candidates(self, line_id: str) -> tuple[Candidate, ...]:
+        """Every source considered for line ``line_id``: why it was excluded or, for a
+        candidate, what it holds and what shipping the line from it alone costs. Computed on
+        demand (explanations are read far less often than decisions are made)."""
+        if self.explainer is None:
+            return ()
+        return self.explainer.candidates(line_id)
 
     @property
     def lines_by_id(self) -> Mapping[str, OrderLine]:
@@ -255,7 +267,8 @@ def build_problem(
         order: a validated order.
         policy: the policy ``rules.select`` chose for it.
         network: sources and lanes.
-        snapshot: stock of (at least) the order's SKUs, from ``StockLedger.snapshot``.
+        snapshot: stock of (at least) the order's SKUs, from ``StockLedger.snapshot`` of a
+            ledger over the network's sources (in the network's order).
         now: the decision time (the engine never reads the clock).
         catalog: SKU settings; without it every SKU is whole-unit, stock-managed, untagged.
         declined: per line id, the sources that declined it before (they are excluded, and a
@@ -268,6 +281,9 @@ def build_problem(
     Returns:
         The :class:`SourcingProblem`; a rejected order has ``rejected`` reasons and no
         sub-problems.
+
+    Raises:
+        InputError: the snapshot's sources are not the network's, in the network's order.
     """
     declined = declined or {}
     catalog_ = catalog or Catalog()
@@ -285,8 +301,16 @@ def build_problem(
         )
         return SourcingProblem(
             order=order, policy=policy, now=now, currency=network.currency, physical=None,
-            virtual=None, decided=refused, candidates={}, short_action=short_action,
+            virtual=None, decided=refused, short_action=short_action,
             line_decimals=decimals, rejected=tuple(r for r, _ in rejected), bundle_of=bundle_of,
+        )
+    if snapshot.source_codes is not network.codes and (
+        tuple(snapshot.source_codes) != tuple(network.codes)
+    ):
+        raise InputError(
+            "the stock snapshot's sources are not the network's sources in the network's order",
+            field="snapshot.source_codes", value=len(snapshot.source_codes),
+            expected="StockLedger(network.codes, ...).snapshot(...)",
         )
 
     decided: list[LineDecision] = []
@@ -313,16 +337,9 @@ def build_problem(
         else:
             physical_lines.append(line)
 
-    objective = policy.objective if policy.objective is not None else _DEFAULT_OBJECTIVE
     pickup = order.pickup_source if order.delivery is Delivery.PICKUP else None
-    channel_stock = network.stock_for_channel(order.channel)
-    in_channel = frozenset(network.stock_sources(channel_stock.name)) if channel_stock else None
-    builder = _Builder(order, policy, objective, network, snapshot, catalog_, declined,
-                       capacity_left, in_channel, pickup, decimals)
-
-    candidates: dict[str, tuple[Candidate, ...]] = {}
-    fixed_terms: dict[tuple[str, int], Mapping[str, int]] = {}
-    unit_terms: dict[tuple[str, int, int], Mapping[str, int]] = {}
+    builder = _Builder(order, policy, network, snapshot, catalog_, declined, capacity_left,
+                       pickup, decimals)
     bundle_split = (
         policy.bundle.split_after_attempts is not None
         and attempts >= policy.bundle.split_after_attempts
@@ -330,269 +347,236 @@ def build_problem(
     physical = virtual = None
     rank: tuple[int, ...] | None = None
     if physical_lines:
-        physical, cands, ft, ut = builder.problem("physical", physical_lines, virtual=False,
-                                                  bundle_split=bundle_split)
-        candidates.update(cands)
-        fixed_terms.update(ft)
-        unit_terms.update(ut)
-        if policy.uses_rank and physical is not None:
+        physical = builder.problem("physical", physical_lines, virtual=False,
+                                   bundle_split=bundle_split)
+        if policy.uses_rank:
             rank = builder.rank(physical)
     if virtual_lines:
-        virtual, cands, ft, ut = builder.problem("virtual", virtual_lines, virtual=True,
-                                                 bundle_split=True)
-        candidates.update(cands)
-        fixed_terms.update(ft)
-        unit_terms.update(ut)
+        virtual = builder.problem("virtual", virtual_lines, virtual=True, bundle_split=True)
 
     return SourcingProblem(
         order=order, policy=policy, now=now, currency=network.currency, physical=physical,
-        virtual=virtual, decided=tuple(decided), candidates=candidates,
-        short_action=short_action, line_decimals=decimals, pickup_store=pickup, rank=rank,
-        fixed_terms=fixed_terms, unit_terms=unit_terms, transfer_days=builder.transfer_days,
-        bundle_of=bundle_of, bundle_split=bundle_split,
+        virtual=virtual, decided=tuple(decided), short_action=short_action,
+        line_decimals=decimals, pickup_store=pickup, rank=rank, terms=builder.terms,
+        transfer_days=builder.transfer_days, bundle_of=bundle_of, bundle_split=bundle_split,
+        explainer=_Explainer(builder),
     )
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class CostTerms:
+    """A sub-problem's objective split by term, for the cost breakdown: ``fixed[name]`` is
+    ``(K,)`` objective units per shipment from each source, ``unit[name]`` ``(L, K)`` per
+    smallest unit of each line from each source. Summed, they are the problem's ``fixed_cost``
+    and ``unit_cost``."""
+
+    fixed: Mapping[str, IntArray]
+    unit: Mapping[str, IntArray]
+
+
+# The filters, in the order an explanation reports them: a source excluded for several reasons
+# is explained by the first.
+_ORDER_CHECKS = (
+    Exclusion.NOT_IN_CHANNEL_STOCK, Exclusion.WRONG_KIND, Exclusion.DISABLED,
+    Exclusion.CANNOT_SHIP, Exclusion.EXCLUDED_BY_RULE, Exclusion.BEYOND_RADIUS,
+    Exclusion.NO_LANE, Exclusion.NO_TRANSFER_LANE, Exclusion.DECLINED_BEFORE,
+    Exclusion.NO_CAPACITY, Exclusion.OUT_OF_STOCK,
+)
+
+
+@dataclass(slots=True)
+class _Sub:
+    """One sub-problem as built, kept for explanations."""
+
+    name: str
+    lines: list[OrderLine]
+    virtual: bool
+    problem: AllocationProblem
+    keep: IntArray                                  # (n_k,) network index of each column
+    checks: list[dict[Exclusion, BoolArray]]        # per line: filter -> sources passing it
+    stock: IntArray                                 # (U, K) units each source may give
+    limits: list[float | None]                      # per line: distance limit
+
+
 class _Builder:
-    """Per-order state shared by the physical and the virtual sub-problem."""
+    """Per-order state shared by the physical and the virtual sub-problem.
+
+    Every filter is a boolean mask over the network's sources, computed with numpy; cost terms
+    are computed only for the columns that survive (sources that may ship at least one line).
+    """
 
     def __init__(
         self,
         order: Order,
         policy: Policy,
-        objective: Objective,
         network: SourceNetwork,
         snapshot: StockSnapshot,
         catalog: Catalog,
         declined: Mapping[str, frozenset[str]],
         capacity_left: Mapping[str, Capacity] | None,
-        in_channel: frozenset[str] | None,
         pickup: str | None,
         decimals: Mapping[str, int],
     ) -> None:
         self.order = order
         self.policy = policy
-        self.objective = objective
         self.network = network
+        self.net = net = network_arrays(network)
+        self.pol = net.policy(policy)
         self.snapshot = snapshot
         self.catalog = catalog
         self.declined = declined
-        self.capacity_left = capacity_left
-        self.in_channel = in_channel
         self.pickup = pickup
         self.decimals = decimals
         self.transfer_days: dict[str, int] = {}
-        # Lanes depend on the source and the order's destination only: look each up once.
-        self._ship_lanes: dict[str, ShippingLane | None] = {}
-        self._transfer_lanes: dict[str, TransferLane | None] = {}
+        self.terms: dict[str, CostTerms] = {}
+        self.subs: dict[str, _Sub] = {}
+        self.store = network.index(pickup) if pickup is not None else -1
+        self.is_store: BoolArray = np.zeros(net.n, dtype=np.bool_)
+        if self.store >= 0:
+            self.is_store[self.store] = True
+
         # Where shipments go: the customer, or for pickup the store (transfers end there).
-        if pickup is not None:
-            self.destination: Location = network.source(pickup).location
-        else:
-            self.destination = order.destination
-        self.km = network.distances_km(self.destination)
-        known = self.km[~np.isnan(self.km)]
+        destination: Location = (network.source(pickup).location if pickup is not None
+                                 else order.destination)
+        self.km: FloatArray = network.distances_km(destination)
+        unknown = np.isnan(self.km)
+        metres = np.floor(self.km * 1000.0 + 0.5)
+        metres[unknown] = 0.0
+        self.metres: IntArray = metres.astype(np.int64)
         # A source without coordinates is costed as the farthest known one (never favoured).
-        self.unknown_km = float(known.max()) if known.size else 0.0
-
-    # -- helpers --------------------------------------------------------------------------
-
-    def _ship_lane(self, code: str) -> ShippingLane | None:
-        if code not in self._ship_lanes:
-            self._ship_lanes[code] = self.network.shipping_lane(code, self.destination)
-        return self._ship_lanes[code]
-
-    def _transfer_lane(self, code: str) -> TransferLane | None:
-        if code not in self._transfer_lanes:
-            store = self.pickup or ""
-            self._transfer_lanes[code] = self.network.transfer_lane(code, store)
-        return self._transfer_lanes[code]
-
-    def _capacity(self, source: Source) -> Capacity:
-        if self.capacity_left is not None and source.code in self.capacity_left:
-            return self.capacity_left[source.code]
-        return source.capacity
-
-    def _distance(self, idx: int) -> float | None:
-        d = float(self.km[idx])
-        return None if math.isnan(d) else d
-
-    def _available(self, line: OrderLine, source: Source, idx: int) -> int:
-        """Units of ``line``'s SKU ``source`` may give under the policy (>= 0)."""
-        if not self.catalog.stock_managed(line.sku):
-            return to_units(line.qty, self.decimals[line.id])
-        if line.sku not in self.snapshot:
-            return 0
-        stock = self.snapshot[line.sku]
-        if not stock.in_stock[idx]:
-            return 0
-        avail = int(stock.available[idx])
-        if not self.policy.stock.respect_reservations:
-            avail += int(stock.reserved[idx])
-        policy_safety = self.policy.stock.safety_for(source)
-        if policy_safety:
-            want = to_units(policy_safety.quantize(Decimal(1).scaleb(-stock.decimals)),
-                            stock.decimals)
-            extra = want - int(stock.safety[idx])
-            if extra > 0:
-                avail -= extra
-        return max(avail, 0)
-
-    def _exclusion(self, line: OrderLine, source: Source, idx: int, *, virtual: bool
-                   ) -> tuple[Exclusion | None, str, int]:
-        """Why ``source`` may not ship ``line`` (``None``: it may), a detail, and the units it
-        may give (0 unless it is a candidate)."""
-        code = source.code
-        is_store = code == self.pickup
-        if (self.in_channel is not None and code not in self.in_channel and not is_store):
-            return Exclusion.NOT_IN_CHANNEL_STOCK, "", 0
-        if virtual != (source.kind is SourceKind.VIRTUAL):
-            return Exclusion.WRONG_KIND, (
-                "virtual lines draw from virtual sources" if virtual
-                else "a virtual source only holds virtual products"), 0
-        if not source.enabled:
-            return Exclusion.DISABLED, "", 0
-        if not is_store and not source.capabilities.ships:
-            return Exclusion.CANNOT_SHIP, "", 0
-        tags = self.catalog.info(line.sku).tags
-        if not is_store and not self.policy.sources.allows_for_line(source, line.sku, tags):
-            return Exclusion.EXCLUDED_BY_RULE, "", 0
-        limit = self.policy.sources.max_distance_for_line(line.sku, tags)
-        if limit is not None and not is_store and not virtual:
-            d = self._distance(idx)
-            if d is None or d > limit:
-                shown = "unknown" if d is None else f"{d:.0f} km"
-                return Exclusion.BEYOND_RADIUS, f"{shown} > {limit:g} km", 0
-        if not virtual:
-            if self.pickup is not None:
-                if not is_store and self._transfer_lane(code) is None:
-                    return Exclusion.NO_TRANSFER_LANE, "", 0
-            elif self._ship_lane(code) is None:
-                return Exclusion.NO_LANE, "", 0
-        if code in self.declined.get(line.id, frozenset()):
-            return Exclusion.DECLINED_BEFORE, "", 0
-        cap = self._capacity(source)
-        if cap.orders is not None and cap.orders <= 0:
-            return Exclusion.NO_CAPACITY, "", 0
-        units = self._available(line, source, idx)
-        if units <= 0:
-            return Exclusion.OUT_OF_STOCK, "", 0
-        return None, "", units
-
-    def _fixed_terms(self, source: Source, idx: int, *, virtual: bool) -> dict[str, int]:
-        w = self.objective
-        terms: dict[str, Decimal] = {}
-        km = self._distance(idx)
-        km_cost = _km(km if km is not None else self.unknown_km)
-        code = source.code
-        if virtual:
-            pass  # a licence key is no parcel: nothing to pay per shipment
-        elif self.pickup is not None and code == self.pickup:
-            pass  # the store hands over what it holds: no shipment
-        elif self.pickup is not None:
-            leg = self._transfer_lane(code)
-            if leg is not None:
-                self.transfer_days[code] = leg.days
-                money_w = w.transfer_cost or w.shipping_cost
-                terms["transfer_cost"] = money_w * leg.per_shipment
-                terms["transfer_days"] = w.transfer_days * leg.days
-                terms["distance"] = w.distance * km_cost
-                terms["shipments"] = w.shipments
+        self.metres_for_distance: IntArray = np.where(
+            unknown, int(self.metres.max(initial=0)), self.metres)
+        self.lane: IntArray | None = None
+        self.transfer: TransferArrays | None = None
+        if pickup is not None:
+            self.transfer = self.pol.transfers(pickup)
         else:
-            lane = self._ship_lane(code)
-            if lane is not None:
-                lane_km = _km(km) if km is not None else Decimal(0)
-                terms["shipping_cost"] = w.shipping_cost * (
-                    lane.per_shipment + lane.per_km * lane_km)
-                terms["distance"] = w.distance * km_cost
-                terms["shipments"] = w.shipments
-        if not virtual:
-            terms["source_priority"] = w.source_priority * source.priority
-        return {name: _units(v) for name, v in terms.items() if v}
+            self.lane = net.lane_indexes(destination)
 
-    def _unit_terms(self, line: OrderLine, source: Source, *, virtual: bool) -> dict[str, int]:
-        w = self.objective
-        scale = Decimal(10) ** self.decimals[line.id]
-        terms: dict[str, Decimal] = {}
-        code = source.code
-        if not virtual and not (self.pickup is not None and code == self.pickup):
-            if self.pickup is not None:
-                leg = self._transfer_lane(code)
-                if leg is not None:
-                    terms["transfer_cost"] = (w.transfer_cost or w.shipping_cost) * leg.per_unit
-            else:
-                lane = self._ship_lane(code)
-                if lane is not None:
-                    terms["shipping_cost"] = w.shipping_cost * lane.per_unit
-        cap = self._capacity(source)
-        if w.capacity_use and cap.units:
-            terms["capacity_use"] = w.capacity_use * 100 / cap.units
-        return {name: _units(v / scale) for name, v in terms.items() if v}
+        self.cap_orders, self.cap_lines, self.cap_units = (
+            net.cap_orders, net.cap_lines, net.cap_units)
+        if capacity_left:
+            self.cap_orders = net.cap_orders.copy()
+            self.cap_lines = net.cap_lines.copy()
+            self.cap_units = net.cap_units.copy()
+            for code, cap in capacity_left.items():
+                if code not in network:
+                    continue
+                k = network.index(code)
+                self.cap_orders[k], self.cap_lines[k], self.cap_units[k] = capacity_limits(cap)
+
+        channel = net.channel_mask(order.channel)
+        self.order_checks: dict[Exclusion, BoolArray] = {
+            Exclusion.DISABLED: net.enabled,
+            Exclusion.CANNOT_SHIP: net.ships | self.is_store,
+            Exclusion.NO_CAPACITY: self.cap_orders != 0,
+        }
+        if channel is not None:
+            self.order_checks[Exclusion.NOT_IN_CHANNEL_STOCK] = channel | self.is_store
+        if self.transfer is not None:
+            self.order_checks[Exclusion.NO_TRANSFER_LANE] = self.transfer.has | self.is_store
+        elif self.lane is not None:
+            self.order_checks[Exclusion.NO_LANE] = self.lane >= 0
+
+    # -- stock ----------------------------------------------------------------------------
+
+    def _stock(self, sku: str, decimals: int, wanted: int) -> IntArray:
+        """Units of ``sku`` each source may give under the policy (>= 0); ``wanted`` units
+        everywhere for a SKU that is not stock-managed."""
+        n = self.net.n
+        if not self.catalog.stock_managed(sku):
+            return np.full(n, wanted, dtype=np.int64)
+        if sku not in self.snapshot:
+            return np.zeros(n, dtype=np.int64)
+        st = self.snapshot[sku]
+        avail = st.available
+        if not self.policy.stock.respect_reservations:
+            avail = avail + st.reserved
+        safety = self.pol.safety_units(st.decimals)
+        if safety is not None:
+            avail = avail - np.maximum(safety - st.safety, 0)
+        return np.where(st.in_stock, np.maximum(avail, 0), 0)
 
     # -- the sub-problem ------------------------------------------------------------------
 
     def problem(
         self, name: str, lines: list[OrderLine], *, virtual: bool, bundle_split: bool
-    ) -> tuple[
-        AllocationProblem | None,
-        dict[str, tuple[Candidate, ...]],
-        dict[tuple[str, int], Mapping[str, int]],
-        dict[tuple[str, int, int], Mapping[str, int]],
-    ]:
-        net = self.network
-        reasons: list[list[tuple[Exclusion | None, str]]] = []
-        avail: list[list[int]] = []
-        for line in lines:
-            row: list[tuple[Exclusion | None, str]] = []
-            arow: list[int] = []
-            for idx, source in enumerate(net.sources):
-                why, detail, units = self._exclusion(line, source, idx, virtual=virtual)
-                row.append((why, detail))
-                arow.append(units)
-            reasons.append(row)
-            avail.append(arow)
-        keep = [idx for idx in range(len(net.sources))
-                if any(reasons[i][idx][0] is None for i in range(len(lines)))]
-        if self.pickup is not None and not virtual:
-            store = net.index(self.pickup)
-            if store not in keep:
-                keep = sorted({*keep, store})
+    ) -> AllocationProblem:
+        net, pol = self.net, self.pol
+        n_l = len(lines)
         skus = sorted({line.sku for line in lines})
         sku_index = {sku: u for u, sku in enumerate(skus)}
-        n_l, n_k = len(lines), len(keep)
+        line_sku = [sku_index[line.sku] for line in lines]
+        demand_list = [to_units(line.qty, self.decimals[line.id]) for line in lines]
+        wanted = [0] * len(skus)
+        for u, d in zip(line_sku, demand_list, strict=True):
+            wanted[u] += d
+        stock_full = np.stack([
+            self._stock(sku, self.decimals_of(sku, lines), wanted[u])
+            for u, sku in enumerate(skus)])
 
-        demand = np.array([to_units(line.qty, self.decimals[line.id]) for line in lines],
-                          dtype=np.int64)
-        stock = np.zeros((len(skus), n_k), dtype=np.int64)
-        allowed = np.zeros((n_l, n_k), dtype=np.bool_)
+        checks_common = dict(self.order_checks)
+        checks_common[Exclusion.WRONG_KIND] = net.virtual if virtual else ~net.virtual
+        if virtual:
+            checks_common.pop(Exclusion.NO_LANE, None)
+            checks_common.pop(Exclusion.NO_TRANSFER_LANE, None)
+        base = np.logical_and.reduce(list(checks_common.values()))
+
+        checks: list[dict[Exclusion, BoolArray]] = []
+        limits: list[float | None] = []
+        allowed_full = np.empty((n_l, net.n), dtype=np.bool_)
+        for i, line in enumerate(lines):
+            tags = self.catalog.info(line.sku).tags if self.catalog.items else frozenset()
+            rule, limit = pol.rule_mask(pol.restrictions(line.sku, tags))
+            mine = dict(checks_common)
+            ok = base & rule
+            if self.store >= 0:
+                ok |= base & self.is_store
+                rule = rule | self.is_store
+            mine[Exclusion.EXCLUDED_BY_RULE] = rule
+            if limit is not None and not virtual:
+                near = (self.km <= limit) | self.is_store
+                mine[Exclusion.BEYOND_RADIUS] = near
+                ok &= near
+            limits.append(limit)
+            refused = self.declined.get(line.id)
+            if refused:
+                asked = np.array([c not in refused for c in net.codes], dtype=np.bool_)
+                mine[Exclusion.DECLINED_BEFORE] = asked
+                ok &= asked
+            has = stock_full[line_sku[i]] > 0
+            mine[Exclusion.OUT_OF_STOCK] = has
+            ok &= has
+            allowed_full[i] = ok
+            checks.append(mine)
+
+        used_any: BoolArray = np.asarray(allowed_full.any(axis=0))
+        if self.store >= 0 and not virtual:
+            used_any[self.store] = True
+        keep = np.flatnonzero(used_any)
+        n_k = len(keep)
+        demand = np.array(demand_list, dtype=np.int64)
+        allowed = allowed_full[:, keep]
+        stock = stock_full[:, keep]
+        # a column's stock counts only for lines that may take it
+        for u in range(len(skus)):
+            rows = [i for i in range(n_l) if line_sku[i] == u]
+            stock[u] = np.where(allowed[rows].any(axis=0), stock[u], 0)
+
+        fixed_terms, unit_terms = self._costs(lines, keep, virtual=virtual)
         fixed = np.zeros(n_k, dtype=np.int64)
+        for arr in fixed_terms.values():
+            fixed += arr
         unit = np.zeros((n_l, n_k), dtype=np.int64)
-        fixed_terms: dict[tuple[str, int], Mapping[str, int]] = {}
-        unit_terms: dict[tuple[str, int, int], Mapping[str, int]] = {}
-        cap_units = np.full(n_k, UNLIMITED, dtype=np.int64)
-        cap_lines = np.full(n_k, UNLIMITED, dtype=np.int64)
-        exempt = np.zeros(n_k, dtype=np.bool_)
-        for j, idx in enumerate(keep):
-            source = net.sources[idx]
-            ft = self._fixed_terms(source, idx, virtual=virtual)
-            fixed_terms[(name, j)] = ft
-            fixed[j] = sum(ft.values())
-            cap = self._capacity(source)
-            if cap.lines is not None:
-                cap_lines[j] = max(cap.lines, 0)
-            if cap.units is not None:
-                # Capacity counts each line's smallest unit; for decimal-quantity SKUs that is
-                # conservative (2.5 m counts as 25 tenths). Whole-unit SKUs count exactly.
-                cap_units[j] = max(int(cap.units), 0)
-            exempt[j] = virtual or source.code == self.pickup
-            for i, line in enumerate(lines):
-                u = sku_index[line.sku]
-                if reasons[i][idx][0] is None:
-                    allowed[i, j] = True
-                    stock[u, j] = max(stock[u, j], avail[i][idx])
-                ut = self._unit_terms(line, source, virtual=virtual)
-                unit_terms[(name, i, j)] = ut
-                unit[i, j] = sum(ut.values())
+        for arr in unit_terms.values():
+            unit += arr
+        self.terms[name] = CostTerms(fixed_terms, unit_terms)
+
+        # Capacity counts each line's smallest unit; for decimal-quantity SKUs that is
+        # conservative (2.5 m counts as 25 tenths). Whole-unit SKUs count exactly.
+        cap_units = self.cap_units[keep]
+        cap_lines = self.cap_lines[keep]
+        exempt = np.ones(n_k, dtype=np.bool_) if virtual else self.is_store[keep]
 
         # Leaving a unit short must cost more than shipping everything: fewest short units first,
         # cheapest plan second.
@@ -630,36 +614,17 @@ class _Builder:
                 elif self.policy.bundle.mode is BundleMode.SIMULTANEOUS:
                     whole.append(tuple(members))
 
-        candidates: dict[str, tuple[Candidate, ...]] = {}
-        column = {idx: col for col, idx in enumerate(keep)}
-        for i, line in enumerate(lines):
-            notes = []
-            for idx, source in enumerate(net.sources):
-                why, detail = reasons[i][idx]
-                if why is Exclusion.WRONG_KIND:
-                    continue  # not worth a line in an explanation
-                col = column.get(idx)
-                cost: Decimal | None = None
-                if col is not None and why is None:
-                    per_unit = int(unit[i, col]) * int(demand[i])
-                    cost = Decimal(int(fixed[col]) + per_unit) / COST_SCALE
-                notes.append(Candidate(
-                    source=source.code,
-                    exclusion=why,
-                    available=(Decimal(avail[i][idx]).scaleb(-self.decimals[line.id])
-                               if why is None else None),
-                    shipment_cost=cost,
-                    distance_km=self._distance(idx),
-                    detail=detail,
-                ))
-            candidates[line.id] = tuple(notes)
+        if self.transfer is not None and not virtual:
+            for k in keep.tolist():
+                if k != self.store:
+                    self.transfer_days[net.codes[k]] = int(self.transfer.days[k])
 
         problem = AllocationProblem(
             order_id=self.order.id,
-            sources=tuple(net.sources[idx].code for idx in keep),
+            sources=tuple(net.codes[k] for k in keep.tolist()),
             lines=tuple(line.id for line in lines),
             skus=tuple(skus),
-            line_sku=np.array([sku_index[line.sku] for line in lines], dtype=np.int64),
+            line_sku=np.array(line_sku, dtype=np.int64),
             demand=demand,
             stock=stock,
             allowed=allowed,
@@ -676,34 +641,134 @@ class _Builder:
             all_or_nothing=all_or_nothing,
             exempt=exempt,
         )
-        return problem, candidates, fixed_terms, unit_terms
+        self.subs[name] = _Sub(name, lines, virtual, problem, keep, checks, stock_full, limits)
+        return problem
+
+    def decimals_of(self, sku: str, lines: list[OrderLine]) -> int:
+        for line in lines:
+            if line.sku == sku:
+                return self.decimals[line.id]
+        return 0
+
+    def _costs(
+        self, lines: list[OrderLine], keep: IntArray, *, virtual: bool
+    ) -> tuple[dict[str, IntArray], dict[str, IntArray]]:
+        """The objective's terms for the kept columns: per shipment and per smallest unit."""
+        pol, w = self.pol, self.pol.objective
+        n_k, n_l = len(keep), len(lines)
+        fixed: dict[str, IntArray] = {}
+        unit: dict[str, IntArray] = {}
+        line_decimals = [self.decimals[line.id] for line in lines]
+        if not virtual:
+            parcel = ~self.is_store[keep]            # columns that make a shipment or transfer
+            if self.transfer is not None:
+                tr = self.transfer
+                if w.transfer_cost or w.shipping_cost:
+                    fixed["transfer_cost"] = np.where(parcel, tr.fixed[keep], 0)
+                    per_unit = np.stack([
+                        round_div(tr.per_unit.num[keep], tr.per_unit.den * 10**d)
+                        for d in line_decimals])
+                    unit["transfer_cost"] = np.where(parcel, per_unit, 0)
+                if w.transfer_days:
+                    fixed["transfer_days"] = np.where(parcel, tr.days_term[keep], 0)
+            else:
+                lane = self.lane[keep] if self.lane is not None else np.zeros(n_k, np.int64)
+                lane = np.maximum(lane, 0)
+                if w.shipping_cost:
+                    fixed["shipping_cost"] = pol.shipping.shipment(lane, self.metres[keep])
+                    unit["shipping_cost"] = np.stack([
+                        pol.shipping_per_unit(d)[lane] for d in line_decimals])
+            if w.distance:
+                fixed["distance"] = np.where(
+                    parcel, pol.distance_per_metre.times(self.metres_for_distance[keep]), 0)
+            if w.shipments:
+                fixed["shipments"] = np.where(parcel, pol.shipment_term, 0).astype(np.int64)
+            if w.source_priority:
+                fixed["source_priority"] = pol.priority_term[keep]
+        if w.capacity_use:
+            caps = self.cap_units[keep]
+            rows = np.zeros((n_l, n_k), dtype=np.int64)
+            for j in np.flatnonzero(caps > 0).tolist():
+                per_unit_pct = w.capacity_use * 100 / int(caps[j])
+                for i, d in enumerate(line_decimals):
+                    rows[i, j] = _units(per_unit_pct / Decimal(10) ** d)
+            unit["capacity_use"] = rows
+        fixed = {k: v for k, v in fixed.items() if v.any()}
+        unit = {k: v for k, v in unit.items() if v.any()}
+        return fixed, unit
 
     def rank(self, problem: AllocationProblem) -> tuple[int, ...]:
         """Source order for the greedy fill: the policy's rank keys, then priority, then code."""
-        net = self.network
-        keys: list[tuple[object, ...]] = []
-        for j, code in enumerate(problem.sources):
-            idx = net.index(code)
-            source = net.sources[idx]
-            key: list[object] = []
-            for rk in self.policy.rank:
-                if rk is RankKey.PRIORITY:
-                    key.append(source.priority)
-                elif rk is RankKey.DISTANCE:
-                    d = self._distance(idx)
-                    key.append((1, 0.0) if d is None else (0, d))
-                elif rk is RankKey.STOCK:
-                    held = sum(min(int(problem.stock[int(problem.line_sku[i]), j]),
-                                   int(problem.demand[i]))
-                               for i in range(problem.n_lines) if problem.allowed[i, j])
-                    key.append(-held)
-                elif rk is RankKey.COST:
-                    per_unit = sum(int(problem.unit_cost[i, j]) * int(problem.demand[i])
-                                   for i in range(problem.n_lines))
-                    key.append(int(problem.fixed_cost[j]) + per_unit)
-            if self.pickup is not None:
-                # The pickup store's own stock first, whatever the keys say.
-                key.insert(0, 0 if code == self.pickup else 1)
-            key.extend((source.priority, source.code))
-            keys.append(tuple(key))
-        return tuple(sorted(range(problem.n_sources), key=lambda j: keys[j]))
+        keep = self.subs["physical"].keep
+        keys: list[npt.NDArray[np.generic]] = []
+        if self.pickup is not None:
+            # The pickup store's own stock first, whatever the keys say.
+            keys.append((~self.is_store[keep]).astype(np.int64))
+        for rk in self.policy.rank:
+            if rk is RankKey.PRIORITY:
+                keys.append(self.net.priority[keep])
+            elif rk is RankKey.DISTANCE:
+                km = self.km[keep]
+                keys.append(np.isnan(km).astype(np.int64))
+                keys.append(np.nan_to_num(km, nan=0.0))
+            elif rk is RankKey.STOCK:
+                have = np.minimum(problem.stock[problem.line_sku], problem.demand[:, None])
+                keys.append(-(have * problem.allowed).sum(axis=0))
+            elif rk is RankKey.COST:
+                keys.append(problem.fixed_cost + problem.demand @ problem.unit_cost)
+        # the network's order is (priority, code): the column index breaks every tie
+        keys.append(self.net.priority[keep])
+        keys.append(np.arange(len(keep)))
+        order = np.lexsort(tuple(reversed(keys)))
+        return tuple(int(j) for j in order)
+
+
+class _Explainer:
+    """Builds per-line candidate explanations on demand from the builder's masks."""
+
+    __slots__ = ("_builder",)
+
+    def __init__(self, builder: _Builder) -> None:
+        self._builder = builder
+
+    def candidates(self, line_id: str) -> tuple[Candidate, ...]:
+        b = self._builder
+        for sub in b.subs.values():
+            for i, line in enumerate(sub.lines):
+                if line.id == line_id:
+                    return self._line(sub, i, line)
+        return ()
+
+    def _line(self, sub: _Sub, i: int, line: OrderLine) -> tuple[Candidate, ...]:
+        b = self._builder
+        p = sub.problem
+        checks = sub.checks[i]
+        column = {int(k): j for j, k in enumerate(sub.keep.tolist())}
+        u = int(p.line_sku[i])
+        dec = b.decimals[line.id]
+        notes: list[Candidate] = []
+        for k, code in enumerate(b.net.codes):
+            why: Exclusion | None = None
+            for check in _ORDER_CHECKS:
+                mask = checks.get(check)
+                if mask is not None and not mask[k]:
+                    why = check
+                    break
+            if why is Exclusion.WRONG_KIND:
+                continue  # not worth a line in an explanation
+            km = float(b.km[k])
+            distance = None if math.isnan(km) else km
+            detail = ""
+            if why is Exclusion.BEYOND_RADIUS:
+                shown = "unknown" if distance is None else f"{distance:.0f} km"
+                detail = f"{shown} > {sub.limits[i]:g} km"
+            cost: Decimal | None = None
+            available: Decimal | None = None
+            if why is None:
+                j = column[k]
+                units = int(p.fixed_cost[j]) + int(p.unit_cost[i, j]) * int(p.demand[i])
+                cost = Decimal(units) / COST_SCALE
+                available = Decimal(int(sub.stock[u, k])).scaleb(-dec)
+            notes.append(Candidate(source=code, exclusion=why, available=available,
+                                   shipment_cost=cost, distance_km=distance, detail=detail))
+        return tuple(notes)

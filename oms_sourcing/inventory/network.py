@@ -830,6 +830,15 @@ class SourceNetwork:
         out.setflags(write=False)
         return out
 
+    def shipping_lane_indexes(self, destination: Location) -> IntArray:
+        """Per source (index order), which lane it ships to ``destination`` on: an index into
+        :attr:`shipping_lanes` (into ``(OPEN_LANE,)`` in a network without lanes), or -1 when
+        it cannot ship there. The read-only array is cached per destination zone signature.
+        """
+        if not self._lanes:
+            return self._open_lane_indexes
+        return self._lane_indexes(self._signature(destination))
+
     def shipping_lane(self, code: str, destination: Location) -> ShippingLane | None:
         """The lane source ``code`` ships to ``destination`` on, or ``None`` if it cannot.
 
