@@ -3,38 +3,56 @@
 For a *fixed* set of sources the best plan is easy: each SKU's demand fills from the set's
 cheapest units first (a single-commodity transportation problem with linear costs, which greedy
 solves exactly), and whatever costs more than leaving it short stays short. So the search is
-over sets of sources only:
+over sets of sources only. A node is a set ``chosen`` of sources that ship and a set of
+sources ruled out; the others are still ``open``. Its lower bound is
 
-* the relaxation "every source ships for free" gives a lower bound, and the set it actually uses
-  gives the first upper bound;
-* a source whose shipment cost alone, added to that lower bound, reaches the upper bound can never
-  be part of a better plan, and is dropped;
-* a source dominated by another that is no dearer in every respect and holds the whole demand on
-  its own is dropped;
-* depth-first search over the remaining sources (cheapest shipment first), pruning every branch
-  whose relaxation cannot beat the best plan found.
+    fixed(chosen) + Σ_u relax_u(chosen ∪ open) + max_u min(f_u, fill_u(chosen) − relax_u(…))
 
-It answers problems without side constraints (see ``AllocationProblem.has_side_constraints``)
-and whose lines of the same SKU share costs; it returns ``None`` for anything else, and for
-searches that exceed ``node_limit`` (a deterministic work budget), so the caller can fall back to
-CP-SAT. When it returns a plan, that plan is proven optimal.
+where ``relax_u`` fills SKU ``u`` as if every shipment were free, ``fill_u(chosen)`` fills it
+from ``chosen`` alone, and ``f_u`` is the cheapest fixed cost of an open source offering ``u``:
+for each SKU the chosen sources cannot fill as well as the open ones could, a completion either
+opens one more source offering it (paying at least ``f_u``) or leaves that SKU as ``chosen``
+fills it. The search branches on such a SKU — the one the fewest open sources offer — trying
+each open source that offers it (cheapest shipment first; every later branch rules the earlier
+sources out) and finally ruling them all out. Once no SKU can gain from another source, it
+tries adding sources that would only make units cheaper, which the bound nearly always prunes.
+
+Every node's own set is a plan, so the first dive yields an upper bound. The fast path answers
+problems without side constraints (``AllocationProblem.has_side_constraints``) whose lines of one
+SKU share costs; it returns ``None`` for anything else and for searches beyond ``node_limit``
+nodes (a deterministic work budget), so the caller can fall back to CP-SAT. A plan it returns is
+proven optimal; among plans of equal cost the first found wins, and the search visits cheaper
+shipments first, then sources in tie-break order (priority, then code).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from oms_sourcing.allocation.problem import AllocationProblem, Plan, SolveStatus, make_plan
 
 __all__ = ["ExactSolver", "solve_exact"]
 
-_INF = float("inf")
+_NO_COVER = 2**62   # no set of open sources offers every commodity that needs one
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def _below(value: float) -> int:
+    """An integer at most ``value``, with room for float rounding (bounds must never
+    exceed the exact figure)."""
+    return math.floor(value * (1 - 1e-12)) - 1
 
 
 @dataclass(frozen=True, slots=True)
 class _Commodity:
+    """One SKU: the lines asking for it and its offers."""
+
     lines: tuple[int, ...]
     demand: int
     short_cost: int
@@ -44,8 +62,8 @@ class _Commodity:
 
 def _commodities(p: AllocationProblem) -> list[_Commodity] | None:
     by_sku: dict[int, list[int]] = {}
-    for i in range(p.n_lines):
-        by_sku.setdefault(int(p.line_sku[i]), []).append(i)
+    for i, u in enumerate(p.line_sku.tolist()):
+        by_sku.setdefault(u, []).append(i)
     out: list[_Commodity] = []
     for u, lines in by_sku.items():
         first = lines[0]
@@ -58,33 +76,380 @@ def _commodities(p: AllocationProblem) -> list[_Commodity] | None:
             if not same:
                 return None
         sc = int(p.short_cost[first])
-        offers = sorted(
-            (int(p.unit_cost[first, k]), k, int(p.stock[u, k]))
-            for k in range(p.n_sources)
-            if p.allowed[first, k] and p.stock[u, k] > 0 and p.unit_cost[first, k] < sc
-        )
-        demand = int(sum(int(p.demand[i]) for i in lines))
-        out.append(_Commodity(tuple(lines), demand, sc, tuple(offers)))
+        cost = p.unit_cost[first]
+        stock = p.stock[u]
+        ks = np.flatnonzero(p.allowed[first] & (stock > 0) & (cost < sc))
+        ks = ks[np.lexsort((ks, cost[ks]))]
+        offers = tuple(zip(cost[ks].tolist(), ks.tolist(), stock[ks].tolist(), strict=True))
+        demand = int(p.demand[lines].sum())
+        out.append(_Commodity(tuple(lines), demand, sc, offers))
     return out
 
 
-def _fill(comms: list[_Commodity], allowed: set[int] | None) -> tuple[int, set[int]]:
-    """Cheapest fill of every commodity from ``allowed`` sources (None: all); cost and users."""
+@dataclass(frozen=True, slots=True)
+class _Matrices:
+    """The commodities' offers as (commodity x source) arrays."""
+
+    offers: BoolArray
+    stock: IntArray
+    cost: IntArray
+    demand: IntArray
+    short: IntArray
+
+    @staticmethod
+    def of(p: AllocationProblem, comms: list[_Commodity]) -> _Matrices:
+        firsts = np.array([c.lines[0] for c in comms], dtype=np.int64)
+        skus = p.line_sku[firsts]
+        short = p.short_cost[firsts]
+        cost = p.unit_cost[firsts]
+        stock = p.stock[skus]
+        offers = p.allowed[firsts] & (stock > 0) & (cost < short[:, None])
+        demand = np.array([c.demand for c in comms], dtype=np.int64)
+        return _Matrices(offers, np.where(offers, stock, 0), np.where(offers, cost, 0),
+                         demand, short)
+
+
+def _fill_from(c: _Commodity, admit: list[bool]) -> tuple[int, int]:
+    """Cheapest fill of ``c`` from the admitted sources: (cost incl. short units, units filled)."""
+    left = c.demand
     cost = 0
-    used: set[int] = set()
-    for c in comms:
-        left = c.demand
-        for uc, k, st in c.offers:
-            if left == 0:
-                break
-            if allowed is not None and k not in allowed:
-                continue
+    for uc, k, st in c.offers:
+        if admit[k]:
             take = st if st < left else left
             cost += take * uc
             left -= take
-            used.add(k)
-        cost += left * c.short_cost
-    return cost, used
+            if not left:
+                break
+    return cost + left * c.short_cost, c.demand - left
+
+
+def _value(comms: list[_Commodity], fixed: IntArray, chosen: list[int], n: int) -> int:
+    """The cost of the best plan shipping from exactly the sources ``chosen`` (or fewer)."""
+    flags = [False] * n
+    for k in chosen:
+        flags[k] = True
+    return int(fixed[chosen].sum()) + sum(_fill_from(c, flags)[0] for c in comms)
+
+
+class _Search:
+    """Depth-first branch and bound; see the module docstring."""
+
+    def __init__(self, p: AllocationProblem, comms: list[_Commodity], m: _Matrices,
+                 node_limit: int, best: int, best_set: list[int]) -> None:
+        self.p = p
+        self.comms = comms
+        self.fixed = [int(v) for v in p.fixed_cost]
+        n = p.n_sources
+        self.limit = p.max_shipments if p.max_shipments is not None else n
+        self.node_limit = node_limit
+        self.nodes = 0
+        self.exhausted = False   # stop searching: out of budget, or ``done``
+        self.done = False        # stopped because the best plan meets ``floor``
+        self.chosen_flag = [False] * n
+        self.ruled_out = [False] * n
+        self.admit_all = [True] * n     # chosen or open: not ruled out
+        # per commodity, its offering sources by (fixed cost, unit cost, index)
+        self.by_fixed: list[list[int]] = [
+            [k for _, _, k in sorted((self.fixed[k], uc, k) for uc, k, _ in c.offers)]
+            for c in comms
+        ]
+        offered = sorted({k for c in comms for _, k, _ in c.offers})
+        self.offered = sorted(offered, key=lambda k: (self.fixed[k], k))
+        self.best = best
+        self.best_set = best_set
+        self.chosen: list[int] = []
+        self.fixed_sum = 0
+        self.offers_np, self.stock_np, self.cost_np = m.offers, m.stock, m.cost
+        self.fixed_np = np.asarray(p.fixed_cost, dtype=np.float64)
+        self.floor = -1     # a proven lower bound: the search stops once it finds a plan at it
+        self.dp: _SubsetDP | None = None   # node bounds by subset DP, for few commodities
+        self.closed_np = np.zeros(n, dtype=np.bool_)    # chosen or ruled out
+        self._greedy()
+
+    def _value(self, chosen: list[int]) -> int:
+        return _value(self.comms, self.p.fixed_cost, chosen, self.p.n_sources)
+
+    def _greedy(self) -> None:
+        """A first plan, to prune with from the start: the best single source, and a greedy
+        cover (cheapest cost per unit filled) with redundant sources dropped afterwards."""
+        comms = self.comms
+        demand = np.array([c.demand for c in comms], dtype=np.int64)
+        short = np.array([c.short_cost for c in comms], dtype=np.int64)
+        take = np.minimum(self.stock_np, demand[:, None])
+        single = (np.asarray(self.p.fixed_cost) + (take * self.cost_np).sum(axis=0)
+                  + ((demand[:, None] - take) * short[:, None]).sum(axis=0))
+        if single.size:
+            k = int(np.argmin(single))
+            if int(single[k]) < self.best and self.offers_np[:, k].any():
+                self.best, self.best_set = int(single[k]), [k]
+        chosen: list[int] = []
+        missing = demand.copy()
+        used = np.zeros(self.p.n_sources, dtype=np.bool_)
+        while len(chosen) < self.limit and missing.any():
+            gain = np.minimum(self.stock_np, missing[:, None])
+            units = gain.sum(axis=0)
+            units[used] = 0
+            if not units.any():
+                break
+            cost = self.fixed_np + (gain * self.cost_np).sum(axis=0)
+            ratio = np.where(units > 0, cost / np.maximum(units, 1), np.inf)
+            k = int(np.argmin(ratio))
+            chosen.append(k)
+            used[k] = True
+            missing = missing - gain[:, k]
+        value = self._value(chosen)
+        improved = True
+        while improved and len(chosen) > 1:
+            improved = False
+            for k in list(chosen):
+                rest = [j for j in chosen if j != k]
+                v = self._value(rest)
+                if v <= value:
+                    chosen, value, improved = rest, v, True
+                    break
+        if value < self.best:
+            self.best, self.best_set = value, sorted(chosen)
+
+    def run(self) -> None:
+        self.visit()
+
+    def visit(self) -> None:
+        self.nodes += 1
+        if self.nodes > self.node_limit:
+            self.exhausted = True
+            return
+        comms, chosen_flag, admit = self.comms, self.chosen_flag, self.admit_all
+        here = self.fixed_sum
+        relax = self.fixed_sum
+        gains: list[tuple[int, int, int]] = []   # (offerers left, -bound gain, commodity)
+        best_gain = 0
+        least_loss = -1     # smallest own - free over the commodities that need a source
+        need: list[int] = []    # those commodities
+        room = len(self.chosen) < self.limit
+        for ci, c in enumerate(comms):
+            own, own_units = _fill_from(c, chosen_flag)
+            free, free_units = _fill_from(c, admit)
+            here += own
+            relax += free
+            if room and free < own:
+                f_u = -1
+                count = 0
+                for k in self.by_fixed[ci]:
+                    if admit[k] and not chosen_flag[k]:
+                        if f_u < 0:
+                            f_u = self.fixed[k]
+                        count += 1
+                loss = own - free
+                best_gain = max(best_gain, min(f_u, loss))
+                need.append(ci)
+                least_loss = loss if least_loss < 0 else min(least_loss, loss)
+                if free_units > own_units:
+                    gains.append((count, -min(f_u, loss), ci))
+        if here < self.best:
+            self.best = here
+            self.best_set = list(self.chosen)
+            if here <= self.floor:
+                self.exhausted = self.done = True
+                return
+        if not room or relax + best_gain >= self.best:
+            return
+        shares = None
+        if need and self.dp is not None:
+            bound, _ = self.dp.solve(
+                whole_only=False, ruled_out=np.array(self.ruled_out, dtype=np.bool_),
+                chosen=np.array(self.chosen_flag, dtype=np.bool_))
+            if self.fixed_sum + bound >= self.best:
+                return
+        elif need and relax + least_loss < self.best:
+            # Every commodity in ``need`` gets a new source, or one of them gets none and
+            # loses at least ``least_loss``.
+            cover, shares = self._cover(need)
+            best_gain = max(best_gain, min(cover, least_loss))
+            if relax + best_gain >= self.best:
+                return
+        if gains:
+            _, _, ci = min(gains)
+            self._branch_on(ci, relax, need, shares if least_loss >= 0 else None, least_loss)
+        else:
+            self._improve(relax)
+
+    def _cover(self, need: list[int]) -> tuple[int, FloatArray]:
+        """A lower bound on the fixed cost of open sources that together offer every commodity
+        in ``need``, and the set-cover LP dual it comes from.
+
+        The bound is the best of: one source offering them all or else the two cheapest
+        offering any; and the dual ``Σ shares`` where each commodity pays its cheapest share
+        ``fixed[k] / (commodities of need k offers)`` (a feasible dual of the covering LP).
+        """
+        rows = self.offers_np[need] & ~self.closed_np
+        count = rows.sum(axis=0)
+        useful = count > 0
+        fixed = self.fixed_np
+        shares: FloatArray = np.where(rows, fixed / np.maximum(count, 1), np.inf).min(axis=1)
+        if not useful.any():
+            return _NO_COVER, shares
+        lp = _below(float(shares.sum()))
+        whole = count == len(need)
+        one = float(fixed[whole].min()) if whole.any() else math.inf
+        relevant = fixed[useful]
+        two = float(np.partition(relevant, 1)[:2].sum()) if relevant.size >= 2 else math.inf
+        combinatorial = min(one, two)
+        return max(lp, int(combinatorial) if combinatorial < math.inf else _NO_COVER), shares
+
+    def _include(self, k: int) -> None:
+        self.chosen.append(k)
+        self.chosen_flag[k] = True
+        self.closed_np[k] = True
+        self.fixed_sum += self.fixed[k]
+        self.visit()
+        self.fixed_sum -= self.fixed[k]
+        self.closed_np[k] = False
+        self.chosen_flag[k] = False
+        self.chosen.pop()
+
+    def _rule_out(self, k: int) -> None:
+        self.ruled_out[k] = True
+        self.admit_all[k] = False
+        self.closed_np[k] = True
+
+    def _restore(self, ruled: list[int]) -> None:
+        for k in ruled:
+            self.ruled_out[k] = False
+            self.admit_all[k] = True
+            self.closed_np[k] = False
+
+    def _branch_on(self, ci: int, relax: int, need: list[int], shares: FloatArray | None,
+                   least_loss: int) -> None:
+        """Branch on which open source fills commodity ``ci`` next, or none does.
+
+        With source ``k`` added, no plan costs less than ``relax + fixed[k]`` plus, unless a
+        commodity is left as it is (costing ``least_loss``), the LP shares of the commodities
+        in ``need`` that ``k`` does not offer (the parent's dual stays feasible for the
+        child). Children are visited cheapest bound first; the rest are ruled out unvisited.
+        """
+        offerers = [k for k in self.by_fixed[ci]
+                    if not self.chosen_flag[k] and not self.ruled_out[k]]
+        ks = np.array(offerers, dtype=np.int64)
+        bound = relax + self.fixed_np[ks]
+        if shares is not None and np.isfinite(shares).all():
+            rest = float(shares.sum()) - (shares[:, None] * self.offers_np[need][:, ks]).sum(
+                axis=0)
+            bound = bound + np.minimum(rest, float(least_loss))
+        order = np.lexsort((ks, self.fixed_np[ks], bound))
+        ruled: list[int] = []
+        for j in order.tolist():
+            k = offerers[j]
+            if _below(float(bound[j])) < self.best:
+                self._include(k)
+                if self.exhausted:
+                    break
+            self._rule_out(k)
+            ruled.append(k)
+        else:
+            self.visit()   # every offering source ruled out: the commodity stays as it is
+        self._restore(ruled)
+
+    def _improve(self, relax: int) -> None:
+        """No commodity gains units from another source: try sources that make units cheaper."""
+        ruled: list[int] = []
+        for k in self.offered:
+            if self.chosen_flag[k] or self.ruled_out[k]:
+                continue
+            if relax + self.fixed[k] >= self.best:
+                break   # sorted by fixed cost: no later source passes either
+            self._include(k)
+            if self.exhausted:
+                break
+            self._rule_out(k)
+            ruled.append(k)
+        self._restore(ruled)
+
+#: Commodities up to which the subset dynamic programme runs (it visits 3**n subset pairs).
+_DP_MAX_COMMODITIES = 7
+_DP_INF = 2**62
+
+
+class _SubsetDP:
+    """Dynamic programming over subsets of commodities, for problems of few commodities.
+
+    In it each commodity is either left short whole or served whole by one source, and a
+    source serving the subset ``s`` costs its fixed cost plus ``s``'s unit costs; the cheapest
+    source for each subset comes from two matrix products. That is exact when every offer
+    holds its commodity's whole demand. Counting only such *whole* offers gives a feasible plan
+    (an upper bound); taking every offer as whole gives a lower bound on the true optimum
+    (more stock never costs more). Most orders have only whole offers, and then the two agree
+    and no search is needed.
+    """
+
+    def __init__(self, m: _Matrices, fixed: IntArray, max_shipments: int | None) -> None:
+        self.n_c = n_c = len(m.demand)
+        self.size = size = 1 << n_c
+        short = m.short * m.demand
+        self.sub = ((np.arange(size)[:, None] >> np.arange(n_c)[None, :]) & 1).astype(np.int64)
+        self.var = self.sub @ (m.cost * m.demand[:, None])      # (subsets, sources)
+        self.fixed = fixed
+        self.any_ok = (self.sub @ (~m.offers).astype(np.int64)) == 0
+        whole = m.offers & (m.stock >= m.demand[:, None])
+        self.whole_ok = (self.sub @ (~whole).astype(np.int64)) == 0
+        self.short_of = (1 - self.sub) @ short
+        # a plan never needs more sources than commodities: count them only when the
+        # problem's max_shipments is below that
+        self.limit = max_shipments if max_shipments is not None and max_shipments < n_c else 0
+
+    def solve(self, *, whole_only: bool, ruled_out: BoolArray | None = None,
+              chosen: BoolArray | None = None) -> tuple[int, list[int]]:
+        """The DP's optimum and its sources. For a search node: sources ``ruled_out`` are
+        left out and ``chosen`` ones ship at no fixed cost (their cost is already counted)."""
+        ok = self.whole_ok if whole_only else self.any_ok
+        fixed = self.fixed
+        if ruled_out is not None:
+            ok = ok & ~ruled_out
+        if chosen is not None:
+            fixed = np.where(chosen, 0, fixed)
+        cost = np.where(ok, fixed[None, :] + self.var, _DP_INF)
+        if cost.shape[1]:
+            who = cost.argmin(axis=1).tolist()
+            single = cost.min(axis=1).tolist()
+        else:
+            who, single = [0] * self.size, [_DP_INF] * self.size
+        size, limit = self.size, self.limit
+        # best[m][mask]: cheapest way to serve ``mask`` with m sources; without a limit one
+        # layer, best[1][mask], with any number of sources
+        layers = limit or 1
+        best = [[_DP_INF] * size for _ in range(layers + 1)]
+        step: list[list[int]] = [[0] * size for _ in range(layers + 1)]
+        best[0][0] = 0
+        for m in range(1, layers + 1):
+            prev, here, took = (best[m - 1] if limit else best[m]), best[m], step[m]
+            if not limit:
+                here[0] = 0
+            for mask in range(1, size):
+                low = mask & -mask
+                part = mask
+                top, arg = _DP_INF, 0
+                while part:
+                    if part & low:
+                        v = prev[mask ^ part] + single[part]
+                        if v < top:
+                            top, arg = v, part
+                    part = (part - 1) & mask
+                here[mask], took[mask] = top, arg
+        short_of = self.short_of.tolist()
+        value, at_m, at_mask = short_of[0], 0, 0
+        for m in range(1, layers + 1):
+            row = best[m]
+            for mask in range(1, size):
+                v = row[mask] + short_of[mask]
+                if v < value:
+                    value, at_m, at_mask = v, m, mask
+        used: list[int] = []
+        while at_mask:
+            part = step[at_m][at_mask]
+            used.append(int(who[part]))
+            at_mask ^= part
+            if limit:
+                at_m -= 1
+        return value, sorted(set(used))
 
 
 def _assign(p: AllocationProblem, comms: list[_Commodity], chosen: set[int]) -> tuple[
@@ -93,7 +458,7 @@ def _assign(p: AllocationProblem, comms: list[_Commodity], chosen: set[int]) -> 
     x = np.zeros((p.n_lines, p.n_sources), dtype=np.int64)
     short = np.zeros(p.n_lines, dtype=np.int64)
     for c in comms:
-        supply = [(k, st) for _, k, st in c.offers if k in chosen]
+        supply = [[k, st] for _, k, st in c.offers if k in chosen]
         pos = 0
         for i in c.lines:
             need = int(p.demand[i])
@@ -102,41 +467,11 @@ def _assign(p: AllocationProblem, comms: list[_Commodity], chosen: set[int]) -> 
                 take = min(st, need)
                 x[i, k] += take
                 need -= take
-                st -= take
-                supply[pos] = (k, st)
-                if st == 0:
+                supply[pos][1] = st - take
+                if st == take:
                     pos += 1
             short[i] = need
     return x, short
-
-
-def _dominated(p: AllocationProblem, comms: list[_Commodity], cand: list[int]) -> set[int]:
-    """Sources another candidate can fully replace at no extra cost.
-
-    ``j`` dominates ``k`` when its shipment costs no more, it offers every SKU ``k`` offers at
-    no higher unit cost, and it holds each such SKU's whole demand: then any plan using ``k`` can
-    move ``k``'s units to ``j`` without costing more or adding a shipment. Between two equal
-    sources the later in tie-break order is the one dropped.
-    """
-    offer = {(ci, k): (uc, st) for ci, c in enumerate(comms) for uc, k, st in c.offers}
-    mine = {k: [(ci, uc) for (ci, kk), (uc, _) in offer.items() if kk == k] for k in cand}
-    out: set[int] = set()
-    for k in cand:
-        for j in cand:
-            if j == k or j in out or p.fixed_cost[j] > p.fixed_cost[k]:
-                continue
-            covers = True
-            equal = p.fixed_cost[j] == p.fixed_cost[k]
-            for ci, uc in mine[k]:
-                theirs = offer.get((ci, j))
-                if theirs is None or theirs[0] > uc or theirs[1] < comms[ci].demand:
-                    covers = False
-                    break
-                equal = equal and theirs[0] == uc
-            if covers and (not equal or j < k):
-                out.add(k)
-                break
-    return out
 
 
 def solve_exact(problem: AllocationProblem, *, node_limit: int = 20_000) -> Plan | None:
@@ -147,57 +482,29 @@ def solve_exact(problem: AllocationProblem, *, node_limit: int = 20_000) -> Plan
     comms = _commodities(p)
     if comms is None:
         return None
-    fixed = [int(v) for v in p.fixed_cost]
-    limit = p.max_shipments if p.max_shipments is not None else p.n_sources
-
-    relax_var, relax_used = _fill(comms, None)
-    best_cost: float = _INF
-    best_set: set[int] = set()
-    if len(relax_used) <= limit:
-        best_cost = relax_var + sum(fixed[k] for k in relax_used)
-        best_set = set(relax_used)
-    nothing = _fill(comms, set())[0]  # ship nothing: every unit short
-    if nothing < best_cost:
-        best_cost, best_set = nothing, set()
-
-    offered = sorted({k for c in comms for _, k, _ in c.offers})
-    cand = [k for k in offered if fixed[k] + relax_var < best_cost]
-    dominated = _dominated(p, comms, cand)
-    cand = sorted((k for k in cand if k not in dominated), key=lambda k: (fixed[k], k))
-
-    nodes = 0
-    exhausted = False
-
-    def visit(j: int, chosen: list[int], fixed_sum: int) -> None:
-        nonlocal best_cost, best_set, nodes, exhausted
-        nodes += 1
-        if nodes > node_limit:
-            exhausted = True
-            return
-        here, used = _fill(comms, set(chosen))
-        value = here + sum(fixed[k] for k in used)
-        if value < best_cost:
-            best_cost, best_set = value, set(used)
-        if len(chosen) >= limit or j >= len(cand):
-            return
-        bound = fixed_sum + _fill(comms, set(chosen) | set(cand[j:]))[0]
-        if bound >= best_cost:
-            return
-        for jj in range(j, len(cand)):
-            k = cand[jj]
-            if fixed_sum + fixed[k] + relax_var >= best_cost:
-                continue
-            chosen.append(k)
-            visit(jj + 1, chosen, fixed_sum + fixed[k])
-            chosen.pop()
-            if exhausted:
-                return
-
-    visit(0, [], 0)
-    if exhausted:
+    m = _Matrices.of(p, comms)
+    best = int((m.demand * m.short).sum())     # ship nothing
+    best_set: list[int] = []
+    dp = None
+    if len(comms) <= _DP_MAX_COMMODITIES:
+        dp = _SubsetDP(m, p.fixed_cost, p.max_shipments)
+        floor, _ = dp.solve(whole_only=False)
+        _, plan = dp.solve(whole_only=True)
+        value = _value(comms, p.fixed_cost, plan, p.n_sources)
+        if value < best:
+            best, best_set = value, plan
+        if best <= floor:
+            x, short = _assign(p, comms, set(best_set))
+            return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact")
+    search = _Search(p, comms, m, node_limit, best, best_set)
+    search.dp = dp
+    search.floor = floor if dp is not None else -1
+    search.run()
+    if search.exhausted and not search.done:
         return None
-    x, short = _assign(p, comms, best_set)
-    return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact", nodes=nodes)
+    x, short = _assign(p, comms, set(search.best_set))
+    return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact",
+                     nodes=search.nodes)
 
 
 class ExactSolver:

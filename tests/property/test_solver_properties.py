@@ -94,3 +94,46 @@ def test_the_same_problem_always_gets_the_same_plan(problem: AllocationProblem) 
     if fast[0] is not None and fast[1] is not None:
         assert np.array_equal(fast[0].x, fast[1].x)
     assert np.array_equal(solve_ranked(problem).x, solve_ranked(problem).x)
+
+
+@st.composite
+def wide_problems(draw: st.DrawFn) -> AllocationProblem:
+    """Many sources, scarce stock: partial offers force the fast path past its subset DP into
+    the branch and bound."""
+    ints = st.integers
+    n_skus = draw(ints(1, 6))
+    n_sources = draw(ints(8, 40))
+    seed = draw(ints(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    stock = rng.integers(0, 5, size=(n_skus, n_sources)) * (rng.random((n_skus, n_sources)) < 0.4)
+    demand = rng.integers(1, 6, size=n_skus)
+    cost = rng.integers(0, 40, size=(n_skus, n_sources))
+    fixed = rng.integers(50, 900, size=n_sources)
+    short = int(fixed.sum()) + 40 * int(demand.sum()) + 1 if draw(st.booleans()) else draw(
+        ints(100, 2000))
+    return AllocationProblem(
+        order_id="W",
+        sources=tuple(f"S{k}" for k in range(n_sources)),
+        lines=tuple(f"L{i}" for i in range(n_skus)),
+        skus=tuple(f"U{u}" for u in range(n_skus)),
+        line_sku=np.arange(n_skus),
+        demand=demand,
+        stock=stock,
+        allowed=np.ones((n_skus, n_sources), dtype=bool),
+        fixed_cost=fixed,
+        unit_cost=cost,
+        short_cost=np.full(n_skus, short),
+        max_shipments=draw(st.none() | ints(1, 4)),
+    )
+
+
+@given(wide_problems())
+def test_the_fast_path_proves_the_cp_sat_optimum_on_wide_scarce_problems(
+    problem: AllocationProblem,
+) -> None:
+    exact = solve_exact(problem, node_limit=200_000)
+    reference = solve_cpsat(problem)
+    assert reference.status is SolveStatus.OPTIMAL
+    assert exact is not None
+    assert check_plan(problem, exact) == []
+    assert exact.objective == reference.objective
