@@ -99,7 +99,8 @@ class Rate:
     @staticmethod
     def of(values: Sequence[Decimal], *, max_factor: int = 1) -> Rate:
         """Rates ``values``, to be multiplied by integers up to ``max_factor``."""
-        exponents = [int(v.as_tuple().exponent) for v in values if v]
+        # normalize(): 2.4000 has the same value as 2.4 and needs a smaller denominator
+        exponents = [int(v.normalize().as_tuple().exponent) for v in values if v]
         places = max([0, *(-e for e in exponents)])
         den = 10**places
         ints = [int(v.scaleb(places)) for v in values]

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -163,6 +164,13 @@ class SourcingProblem:
     @property
     def lines_by_id(self) -> Mapping[str, OrderLine]:
         return {line.id: line for line in self.order.lines}
+
+
+def _owned(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Mark an array the builder just made (nobody else holds it) read-only, so the problem
+    can keep it without a defensive copy."""
+    array.flags.writeable = False
+    return array
 
 
 def _units(value: Decimal) -> int:
@@ -393,7 +401,8 @@ class _Sub:
     virtual: bool
     problem: AllocationProblem
     keep: IntArray                                  # (n_k,) network index of each column
-    checks: list[dict[Exclusion, BoolArray]]        # per line: filter -> sources passing it
+    common: dict[Exclusion, BoolArray]              # filter -> sources passing it
+    checks: list[dict[Exclusion, BoolArray]]        # per line: its own filters
     stock: IntArray                                 # (U, K) units each source may give
     limits: list[float | None]                      # per line: distance limit
 
@@ -522,33 +531,31 @@ class _Builder:
             checks_common.pop(Exclusion.NO_TRANSFER_LANE, None)
         base = np.logical_and.reduce(list(checks_common.values()))
 
+        # per line, the filters that depend on the line (the rest are common to all lines)
         checks: list[dict[Exclusion, BoolArray]] = []
         limits: list[float | None] = []
-        allowed_full = np.empty((n_l, net.n), dtype=np.bool_)
+        rules = np.empty((n_l, net.n), dtype=np.bool_)
+        has_stock = stock_full > 0
         for i, line in enumerate(lines):
             tags = self.catalog.info(line.sku).tags if self.catalog.items else frozenset()
             rule, limit = pol.rule_mask(pol.restrictions(line.sku, tags))
-            mine = dict(checks_common)
-            ok = base & rule
             if self.store >= 0:
-                ok |= base & self.is_store
                 rule = rule | self.is_store
-            mine[Exclusion.EXCLUDED_BY_RULE] = rule
+            rules[i] = rule
+            mine = {Exclusion.EXCLUDED_BY_RULE: rule,
+                    Exclusion.OUT_OF_STOCK: has_stock[line_sku[i]]}
             if limit is not None and not virtual:
                 near = (self.km <= limit) | self.is_store
                 mine[Exclusion.BEYOND_RADIUS] = near
-                ok &= near
+                rules[i] &= near
             limits.append(limit)
             refused = self.declined.get(line.id)
             if refused:
                 asked = np.array([c not in refused for c in net.codes], dtype=np.bool_)
                 mine[Exclusion.DECLINED_BEFORE] = asked
-                ok &= asked
-            has = stock_full[line_sku[i]] > 0
-            mine[Exclusion.OUT_OF_STOCK] = has
-            ok &= has
-            allowed_full[i] = ok
+                rules[i] &= asked
             checks.append(mine)
+        allowed_full = rules & base & has_stock[line_sku]
 
         used_any: BoolArray = np.asarray(allowed_full.any(axis=0))
         if self.store >= 0 and not virtual:
@@ -559,9 +566,13 @@ class _Builder:
         allowed = allowed_full[:, keep]
         stock = stock_full[:, keep]
         # a column's stock counts only for lines that may take it
-        for u in range(len(skus)):
-            rows = [i for i in range(n_l) if line_sku[i] == u]
-            stock[u] = np.where(allowed[rows].any(axis=0), stock[u], 0)
+        if len(skus) == n_l:
+            takes = allowed[np.argsort(line_sku)]
+        else:
+            owner = np.zeros((len(skus), n_l), dtype=np.int64)
+            owner[line_sku, np.arange(n_l)] = 1
+            takes = (owner @ allowed) > 0
+        stock = np.where(takes, stock, 0)
 
         fixed_terms, unit_terms = self._costs(lines, keep, virtual=virtual)
         fixed = np.zeros(n_k, dtype=np.int64)
@@ -624,24 +635,25 @@ class _Builder:
             sources=tuple(net.codes[k] for k in keep.tolist()),
             lines=tuple(line.id for line in lines),
             skus=tuple(skus),
-            line_sku=np.array(line_sku, dtype=np.int64),
-            demand=demand,
-            stock=stock,
-            allowed=allowed,
-            fixed_cost=fixed,
-            unit_cost=unit,
-            short_cost=short,
-            unit_value=unit_value,
+            line_sku=_owned(np.array(line_sku, dtype=np.int64)),
+            demand=_owned(demand),
+            stock=_owned(stock),
+            allowed=_owned(allowed),
+            fixed_cost=_owned(fixed),
+            unit_cost=_owned(unit),
+            short_cost=_owned(short),
+            unit_value=_owned(unit_value),
             bundles=tuple(bundles),
             whole_groups=tuple(whole),
             max_shipments=max_shipments,
             min_shipment_value=min_value,
-            capacity_units=cap_units,
-            capacity_lines=cap_lines,
+            capacity_units=_owned(cap_units),
+            capacity_lines=_owned(cap_lines),
             all_or_nothing=all_or_nothing,
-            exempt=exempt,
+            exempt=_owned(exempt),
         )
-        self.subs[name] = _Sub(name, lines, virtual, problem, keep, checks, stock_full, limits)
+        self.subs[name] = _Sub(name, lines, virtual, problem, keep, checks_common, checks,
+                               stock_full, limits)
         return problem
 
     def decimals_of(self, sku: str, lines: list[OrderLine]) -> int:
@@ -676,8 +688,12 @@ class _Builder:
                 lane = np.maximum(lane, 0)
                 if w.shipping_cost:
                     fixed["shipping_cost"] = pol.shipping.shipment(lane, self.metres[keep])
-                    unit["shipping_cost"] = np.stack([
-                        pol.shipping_per_unit(d)[lane] for d in line_decimals])
+                    if len(set(line_decimals)) == 1:
+                        row = pol.shipping_per_unit(line_decimals[0])[lane]
+                        unit["shipping_cost"] = np.repeat(row[None, :], n_l, axis=0)
+                    else:
+                        unit["shipping_cost"] = np.stack([
+                            pol.shipping_per_unit(d)[lane] for d in line_decimals])
             if w.distance:
                 fixed["distance"] = np.where(
                     parcel, pol.distance_per_metre.times(self.metres_for_distance[keep]), 0)
@@ -742,7 +758,7 @@ class _Explainer:
     def _line(self, sub: _Sub, i: int, line: OrderLine) -> tuple[Candidate, ...]:
         b = self._builder
         p = sub.problem
-        checks = sub.checks[i]
+        checks = {**sub.common, **sub.checks[i]}
         column = {int(k): j for j, k in enumerate(sub.keep.tolist())}
         u = int(p.line_sku[i])
         dec = b.decimals[line.id]

@@ -60,12 +60,16 @@ class _Commodity:
     offers: tuple[tuple[int, int, int], ...]
 
 
-def _commodities(p: AllocationProblem) -> list[_Commodity] | None:
+def _groups(p: AllocationProblem) -> list[tuple[int, ...]] | None:
+    """The lines of each SKU (one commodity each), or ``None`` when lines of one SKU differ
+    in sources, costs or short cost (the fast path then does not apply)."""
+    skus = p.line_sku.tolist()
+    if len(set(skus)) == len(skus):
+        return [(i,) for i in range(len(skus))]
     by_sku: dict[int, list[int]] = {}
-    for i, u in enumerate(p.line_sku.tolist()):
+    for i, u in enumerate(skus):
         by_sku.setdefault(u, []).append(i)
-    out: list[_Commodity] = []
-    for u, lines in by_sku.items():
+    for lines in by_sku.values():
         first = lines[0]
         for i in lines[1:]:
             same = (
@@ -75,21 +79,15 @@ def _commodities(p: AllocationProblem) -> list[_Commodity] | None:
             )
             if not same:
                 return None
-        sc = int(p.short_cost[first])
-        cost = p.unit_cost[first]
-        stock = p.stock[u]
-        ks = np.flatnonzero(p.allowed[first] & (stock > 0) & (cost < sc))
-        ks = ks[np.lexsort((ks, cost[ks]))]
-        offers = tuple(zip(cost[ks].tolist(), ks.tolist(), stock[ks].tolist(), strict=True))
-        demand = int(p.demand[lines].sum())
-        out.append(_Commodity(tuple(lines), demand, sc, offers))
-    return out
+    return [tuple(lines) for lines in by_sku.values()]
 
 
 @dataclass(frozen=True, slots=True)
 class _Matrices:
-    """The commodities' offers as (commodity x source) arrays."""
+    """The commodities' offers as (commodity x source) arrays; only sources cheaper than
+    leaving units short offer."""
 
+    groups: list[tuple[int, ...]]
     offers: BoolArray
     stock: IntArray
     cost: IntArray
@@ -97,16 +95,71 @@ class _Matrices:
     short: IntArray
 
     @staticmethod
-    def of(p: AllocationProblem, comms: list[_Commodity]) -> _Matrices:
-        firsts = np.array([c.lines[0] for c in comms], dtype=np.int64)
-        skus = p.line_sku[firsts]
+    def of(p: AllocationProblem, groups: list[tuple[int, ...]]) -> _Matrices:
+        firsts = np.array([g[0] for g in groups], dtype=np.int64)
         short = p.short_cost[firsts]
         cost = p.unit_cost[firsts]
-        stock = p.stock[skus]
+        stock = p.stock[p.line_sku[firsts]]
         offers = p.allowed[firsts] & (stock > 0) & (cost < short[:, None])
-        demand = np.array([c.demand for c in comms], dtype=np.int64)
-        return _Matrices(offers, np.where(offers, stock, 0), np.where(offers, cost, 0),
+        if len(groups) == p.n_lines:
+            demand = p.demand[firsts]
+        else:
+            demand = np.array([int(p.demand[list(g)].sum()) for g in groups], dtype=np.int64)
+        return _Matrices(groups, offers, np.where(offers, stock, 0), np.where(offers, cost, 0),
                          demand, short)
+
+    def commodities(self) -> list[_Commodity]:
+        out = []
+        for u, lines in enumerate(self.groups):
+            ks = np.flatnonzero(self.offers[u])
+            ks = ks[np.lexsort((ks, self.cost[u, ks]))]
+            offers = tuple(zip(self.cost[u, ks].tolist(), ks.tolist(),
+                               self.stock[u, ks].tolist(), strict=True))
+            out.append(_Commodity(lines, int(self.demand[u]), int(self.short[u]), offers))
+        return out
+
+    def fill(self, chosen: list[int]) -> tuple[int, list[list[tuple[int, int]]]]:
+        """The cheapest fill of every commodity from the sources ``chosen``: its variable cost
+        (short units included) and, per commodity, ``(source, units)`` cheapest first."""
+        total = 0
+        takes: list[list[tuple[int, int]]] = []
+        cost, stock, offers = self.cost, self.stock, self.offers
+        for u in range(len(self.groups)):
+            left = int(self.demand[u])
+            mine = sorted((int(cost[u, k]), k) for k in chosen if offers[u, k])
+            taken: list[tuple[int, int]] = []
+            for uc, k in mine:
+                if not left:
+                    break
+                st = int(stock[u, k])
+                take = st if st < left else left
+                total += take * uc
+                left -= take
+                taken.append((k, take))
+            total += left * int(self.short[u])
+            takes.append(taken)
+        return total, takes
+
+    def assign(self, p: AllocationProblem, chosen: list[int]) -> tuple[IntArray, IntArray]:
+        """Quantities per line and source (and short) of the cheapest fill from ``chosen``."""
+        x = np.zeros((p.n_lines, p.n_sources), dtype=np.int64)
+        short = np.zeros(p.n_lines, dtype=np.int64)
+        _, takes = self.fill(chosen)
+        for lines, taken in zip(self.groups, takes, strict=True):
+            supply = [[k, t] for k, t in taken]
+            pos = 0
+            for i in lines:
+                need = int(p.demand[i])
+                while need and pos < len(supply):
+                    k, st = supply[pos]
+                    take = min(st, need)
+                    x[i, k] += take
+                    need -= take
+                    supply[pos][1] = st - take
+                    if st == take:
+                        pos += 1
+                short[i] = need
+        return x, short
 
 
 def _fill_from(c: _Commodity, admit: list[bool]) -> tuple[int, int]:
@@ -390,7 +443,9 @@ class _SubsetDP:
         self.fixed = fixed
         self.any_ok = (self.sub @ (~m.offers).astype(np.int64)) == 0
         whole = m.offers & (m.stock >= m.demand[:, None])
-        self.whole_ok = (self.sub @ (~whole).astype(np.int64)) == 0
+        self.all_whole = bool((whole == m.offers).all())
+        self.whole_ok = (self.any_ok if self.all_whole
+                         else (self.sub @ (~whole).astype(np.int64)) == 0)
         self.short_of = (1 - self.sub) @ short
         # a plan never needs more sources than commodities: count them only when the
         # problem's max_shipments is below that
@@ -452,57 +507,37 @@ class _SubsetDP:
         return value, sorted(set(used))
 
 
-def _assign(p: AllocationProblem, comms: list[_Commodity], chosen: set[int]) -> tuple[
-    np.ndarray, np.ndarray
-]:
-    x = np.zeros((p.n_lines, p.n_sources), dtype=np.int64)
-    short = np.zeros(p.n_lines, dtype=np.int64)
-    for c in comms:
-        supply = [[k, st] for _, k, st in c.offers if k in chosen]
-        pos = 0
-        for i in c.lines:
-            need = int(p.demand[i])
-            while need and pos < len(supply):
-                k, st = supply[pos]
-                take = min(st, need)
-                x[i, k] += take
-                need -= take
-                supply[pos][1] = st - take
-                if st == take:
-                    pos += 1
-            short[i] = need
-    return x, short
-
-
 def solve_exact(problem: AllocationProblem, *, node_limit: int = 20_000) -> Plan | None:
     """Prove an optimal plan by branch and bound, or return ``None`` (see module docstring)."""
     p = problem
     if p.has_side_constraints:
         return None
-    comms = _commodities(p)
-    if comms is None:
+    groups = _groups(p)
+    if groups is None:
         return None
-    m = _Matrices.of(p, comms)
+    m = _Matrices.of(p, groups)
     best = int((m.demand * m.short).sum())     # ship nothing
     best_set: list[int] = []
     dp = None
-    if len(comms) <= _DP_MAX_COMMODITIES:
+    floor = -1
+    if len(groups) <= _DP_MAX_COMMODITIES:
         dp = _SubsetDP(m, p.fixed_cost, p.max_shipments)
-        floor, _ = dp.solve(whole_only=False)
-        _, plan = dp.solve(whole_only=True)
-        value = _value(comms, p.fixed_cost, plan, p.n_sources)
+        upper, plan = dp.solve(whole_only=True)
+        value = int(p.fixed_cost[plan].sum()) + m.fill(plan)[0]
+        # without partial offers the relaxation is the same programme: its optimum is exact
+        floor = upper if dp.all_whole else dp.solve(whole_only=False)[0]
         if value < best:
             best, best_set = value, plan
         if best <= floor:
-            x, short = _assign(p, comms, set(best_set))
+            x, short = m.assign(p, best_set)
             return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact")
-    search = _Search(p, comms, m, node_limit, best, best_set)
+    search = _Search(p, m.commodities(), m, node_limit, best, best_set)
     search.dp = dp
-    search.floor = floor if dp is not None else -1
+    search.floor = floor
     search.run()
     if search.exhausted and not search.done:
         return None
-    x, short = _assign(p, comms, set(search.best_set))
+    x, short = m.assign(p, search.best_set)
     return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact",
                      nodes=search.nodes)
 

@@ -25,7 +25,7 @@ ships; ``short``: units of line ``l`` not allocated)::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -88,16 +88,16 @@ class AllocationProblem:
 
     def __post_init__(self) -> None:
         n_lines, n_sources = len(self.lines), len(self.sources)
-        defaults: dict[str, npt.NDArray[np.generic]] = {
-            "unit_value": frozen_array(np.zeros(n_lines)),
-            "single_source": frozen_mask(np.zeros(n_lines)),
-            "capacity_units": frozen_array(np.full(n_sources, UNLIMITED)),
-            "capacity_lines": frozen_array(np.full(n_sources, UNLIMITED)),
-            "exempt": frozen_mask(np.zeros(n_sources)),
+        defaults: dict[str, tuple[int, Callable[[int], npt.NDArray[np.generic]]]] = {
+            "unit_value": (n_lines, lambda n: frozen_array(np.zeros(n))),
+            "single_source": (n_lines, lambda n: frozen_mask(np.zeros(n))),
+            "capacity_units": (n_sources, lambda n: frozen_array(np.full(n, UNLIMITED))),
+            "capacity_lines": (n_sources, lambda n: frozen_array(np.full(n, UNLIMITED))),
+            "exempt": (n_sources, lambda n: frozen_mask(np.zeros(n))),
         }
-        for name, default in defaults.items():
-            if len(getattr(self, name)) == 0 and len(default) > 0:
-                object.__setattr__(self, name, default)
+        for name, (size, make) in defaults.items():
+            if size > 0 and len(getattr(self, name)) == 0:
+                object.__setattr__(self, name, make(size))
         expected = {
             "line_sku": (n_lines,), "demand": (n_lines,), "stock": (len(self.skus), n_sources),
             "allowed": (n_lines, n_sources), "fixed_cost": (n_sources,),
