@@ -1,28 +1,30 @@
-"""The exact fast path: branch and bound over the set of shipping sources.
+"""The exact fast path: the optimal plan for orders without side constraints, proven.
 
 For a *fixed* set of sources the best plan is easy: each SKU's demand fills from the set's
-cheapest units first (a single-commodity transportation problem with linear costs, which greedy
-solves exactly), and whatever costs more than leaving it short stays short. So the search is
-over sets of sources only. A node is a set ``chosen`` of sources that ship and a set of
-sources ruled out; the others are still ``open``. Its lower bound is
+cheapest units first (a transportation problem with one commodity per SKU and linear costs,
+which greedy solves exactly), and whatever costs more than leaving it short stays short. So the
+question is which set of sources ships. Two methods answer it:
 
-    fixed(chosen) + Σ_u relax_u(chosen ∪ open) + max_u min(f_u, fill_u(chosen) − relax_u(…))
+* **Subset DP** (orders of up to ``_DP_MAX_COMMODITIES`` SKUs). If each offer either serves a
+  SKU's whole demand or nothing, a dynamic programme over subsets of SKUs is exact: the cheapest
+  source for each subset comes from two matrix products, then subsets combine. Counting only
+  offers that hold the whole demand gives a plan; treating every offer as whole gives a lower
+  bound. Most orders have only whole offers; then both agree and the plan is proven at once.
+* **Branch and bound** over source sets, for the rest. A node has ``chosen`` sources and
+  sources ruled out. With few SKUs it is bounded by the same DP over the still-open sources,
+  where a chosen source's partial offer covers its units (charged at the cheapest unit cost
+  still admitted) and the rest of that demand must come from others; when the DP's own plan
+  leans on stock a source does not hold, the search branches on that source (use it, or rule it
+  out). Otherwise, or for more SKUs, it bounds with the unit-cost relaxation plus the set-cover
+  LP dual (every SKU the chosen sources cannot fill as well must pay for one more source) and
+  branches on the SKU the fewest open sources offer, cheapest bound first.
 
-where ``relax_u`` fills SKU ``u`` as if every shipment were free, ``fill_u(chosen)`` fills it
-from ``chosen`` alone, and ``f_u`` is the cheapest fixed cost of an open source offering ``u``:
-for each SKU the chosen sources cannot fill as well as the open ones could, a completion either
-opens one more source offering it (paying at least ``f_u``) or leaves that SKU as ``chosen``
-fills it. The search branches on such a SKU — the one the fewest open sources offer — trying
-each open source that offers it (cheapest shipment first; every later branch rules the earlier
-sources out) and finally ruling them all out. Once no SKU can gain from another source, it
-tries adding sources that would only make units cheaper, which the bound nearly always prunes.
-
-Every node's own set is a plan, so the first dive yields an upper bound. The fast path answers
-problems without side constraints (``AllocationProblem.has_side_constraints``) whose lines of one
-SKU share costs; it returns ``None`` for anything else and for searches beyond ``node_limit``
-nodes (a deterministic work budget), so the caller can fall back to CP-SAT. A plan it returns is
-proven optimal; among plans of equal cost the first found wins, and the search visits cheaper
-shipments first, then sources in tie-break order (priority, then code).
+Every node's own set is a plan, so the search always holds an upper bound, and it stops once
+that meets the root's lower bound. The fast path answers problems without side constraints
+(``AllocationProblem.has_side_constraints``) whose lines of one SKU share costs; it returns
+``None`` for anything else and for searches beyond ``node_limit`` nodes (a deterministic work
+budget), so the caller can fall back to CP-SAT. A plan it returns is proven optimal; among
+equal plans the DP prefers sources earlier in tie-break order (priority, then code).
 """
 
 from __future__ import annotations
@@ -212,6 +214,7 @@ class _Search:
         self.best_set = best_set
         self.chosen: list[int] = []
         self.fixed_sum = 0
+        self.m = m
         self.offers_np, self.stock_np, self.cost_np = m.offers, m.stock, m.cost
         self.fixed_np = np.asarray(p.fixed_cost, dtype=np.float64)
         self.floor = -1     # a proven lower bound: the search stops once it finds a plan at it
@@ -308,10 +311,7 @@ class _Search:
             return
         shares = None
         if need and self.dp is not None:
-            bound, _ = self.dp.solve(
-                whole_only=False, ruled_out=np.array(self.ruled_out, dtype=np.bool_),
-                chosen=np.array(self.chosen_flag, dtype=np.bool_))
-            if self.fixed_sum + bound >= self.best:
+            if self._dp_step():
                 return
         elif need and relax + least_loss < self.best:
             # Every commodity in ``need`` gets a new source, or one of them gets none and
@@ -325,6 +325,46 @@ class _Search:
             self._branch_on(ci, relax, need, shares if least_loss >= 0 else None, least_loss)
         else:
             self._improve(relax)
+
+    def _dp_step(self) -> bool:
+        """Bound the node by the subset DP and, where it helps, branch here; True when the
+        node is settled (pruned, solved or branched)."""
+        assert self.dp is not None
+        m = self.m
+        chosen = np.array(self.chosen_flag, dtype=np.bool_)
+        ruled = np.array(self.ruled_out, dtype=np.bool_)
+        partial = [(u, k) for k in self.chosen for u in np.flatnonzero(
+            m.offers[:, k] & (m.stock[:, k] < m.demand)).tolist()]
+        bound, steps, left = self.dp.node(m, ruled, chosen, partial)
+        bound += self.fixed_sum
+        if bound >= self.best:
+            return True
+        # A source the relaxation uses for stock it does not hold: branch on it (with it, its
+        # partial offers are counted as they are; without it, it is ruled out).
+        for k, part in steps:
+            if self.chosen_flag[k]:
+                continue
+            short_of_it = [u for u in range(len(self.comms))
+                           if part >> u & 1 and m.stock[u, k] < left[u]]
+            if short_of_it:
+                self._include(k)
+                if not self.exhausted:
+                    self._rule_out(k)
+                    self.visit()
+                    self._restore([k])
+                return True
+        # Every source of the relaxation holds what it serves: it is a plan (within the limit).
+        plan = sorted({*self.chosen, *(k for k, _ in steps)})
+        if len(plan) <= self.limit:
+            value = self._value(plan)
+            if value < self.best:
+                self.best, self.best_set = value, plan
+                if value <= self.floor:
+                    self.exhausted = self.done = True
+                    return True
+            if value <= bound:
+                return True
+        return False
 
     def _cover(self, need: list[int]) -> tuple[int, FloatArray]:
         """A lower bound on the fixed cost of open sources that together offer every commodity
@@ -451,17 +491,45 @@ class _SubsetDP:
         # problem's max_shipments is below that
         self.limit = max_shipments if max_shipments is not None and max_shipments < n_c else 0
 
-    def solve(self, *, whole_only: bool, ruled_out: BoolArray | None = None,
-              chosen: BoolArray | None = None) -> tuple[int, list[int]]:
-        """The DP's optimum and its sources. For a search node: sources ``ruled_out`` are
-        left out and ``chosen`` ones ship at no fixed cost (their cost is already counted)."""
-        ok = self.whole_ok if whole_only else self.any_ok
-        fixed = self.fixed
-        if ruled_out is not None:
-            ok = ok & ~ruled_out
-        if chosen is not None:
-            fixed = np.where(chosen, 0, fixed)
-        cost = np.where(ok, fixed[None, :] + self.var, _DP_INF)
+    def solve(self, *, whole_only: bool) -> tuple[int, list[tuple[int, int]]]:
+        """The DP's optimum over every source: value and ``(source, subset served)`` steps."""
+        return self.run(self.whole_ok if whole_only else self.any_ok, self.var, self.fixed,
+                        self.short_of)
+
+    def node(self, m: _Matrices, ruled_out: BoolArray, chosen: BoolArray,
+             partial: list[tuple[int, int]]) -> tuple[int, list[tuple[int, int]], IntArray]:
+        """The relaxation for a search node: ``ruled_out`` sources left out, ``chosen`` ones at
+        no fixed cost, and each chosen ``partial`` offer ``(commodity, source)`` taken out of
+        the programme with its units: they cover part of the demand, charged at the cheapest
+        unit cost still admitted (no plan pays less for them), and the rest must come from
+        others. Returns the bound (without the chosen fixed costs), the steps and the
+        demand left per commodity.
+        """
+        demand = m.demand
+        ok, var, short_of = self.any_ok, self.var, self.short_of
+        extra = 0
+        if partial:
+            offers = m.offers.copy()
+            covered = np.zeros_like(demand)
+            for u, k in partial:
+                offers[u, k] = False
+                covered[u] += m.stock[u, k]
+            covered = np.minimum(covered, demand)
+            admitted = m.offers & ~ruled_out
+            for u in np.flatnonzero(covered).tolist():
+                extra += int(covered[u]) * int(m.cost[u, admitted[u]].min())
+            demand = demand - covered
+            ok = (self.sub @ (~offers).astype(np.int64)) == 0
+            var = self.sub @ (m.cost * demand[:, None])
+            short_of = (1 - self.sub) @ (m.short * demand)
+        ok = ok & ~ruled_out
+        fixed = np.where(chosen, 0, self.fixed)
+        value, steps = self.run(ok, var, fixed, short_of)
+        return value + extra, steps, demand
+
+    def run(self, ok: BoolArray, var: IntArray, fixed: IntArray, short_of: IntArray
+            ) -> tuple[int, list[tuple[int, int]]]:
+        cost = np.where(ok, fixed[None, :] + var, _DP_INF)
         if cost.shape[1]:
             who = cost.argmin(axis=1).tolist()
             single = cost.min(axis=1).tolist()
@@ -489,22 +557,26 @@ class _SubsetDP:
                             top, arg = v, part
                     part = (part - 1) & mask
                 here[mask], took[mask] = top, arg
-        short_of = self.short_of.tolist()
-        value, at_m, at_mask = short_of[0], 0, 0
+        shorts = short_of.tolist()
+        value, at_m, at_mask = shorts[0], 0, 0
         for m in range(1, layers + 1):
             row = best[m]
             for mask in range(1, size):
-                v = row[mask] + short_of[mask]
+                v = row[mask] + shorts[mask]
                 if v < value:
                     value, at_m, at_mask = v, m, mask
-        used: list[int] = []
+        steps: list[tuple[int, int]] = []
         while at_mask:
             part = step[at_m][at_mask]
-            used.append(int(who[part]))
+            steps.append((int(who[part]), part))
             at_mask ^= part
             if limit:
                 at_m -= 1
-        return value, sorted(set(used))
+        return value, steps
+
+
+def _sources(steps: list[tuple[int, int]]) -> list[int]:
+    return sorted({k for k, _ in steps})
 
 
 def solve_exact(problem: AllocationProblem, *, node_limit: int = 20_000) -> Plan | None:
@@ -522,7 +594,8 @@ def solve_exact(problem: AllocationProblem, *, node_limit: int = 20_000) -> Plan
     floor = -1
     if len(groups) <= _DP_MAX_COMMODITIES:
         dp = _SubsetDP(m, p.fixed_cost, p.max_shipments)
-        upper, plan = dp.solve(whole_only=True)
+        upper, steps = dp.solve(whole_only=True)
+        plan = _sources(steps)
         value = int(p.fixed_cost[plan].sum()) + m.fill(plan)[0]
         # without partial offers the relaxation is the same programme: its optimum is exact
         floor = upper if dp.all_whole else dp.solve(whole_only=False)[0]
