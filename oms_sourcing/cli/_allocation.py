@@ -136,8 +136,12 @@ def source(
     apply: Annotated[bool, typer.Option(
         "--apply", help="Reserve each order's stock before sourcing the next.",
     )] = False,
+    brief: Annotated[bool, typer.Option(
+        "--brief", help="Leave out the per-line explanations (candidates, alternatives).",
+    )] = False,
 ) -> None:
-    """Source every order and print one JSON result per order, in file order."""
+    """Source every order and print one JSON result per order, in file order
+    (schemas/allocation-result.schema.json)."""
     decided_at = _parse_now(now)
     err_console = Console(stderr=True, highlight=False)
     with reported_errors(err_console):
@@ -152,7 +156,7 @@ def source(
         for result in source_orders(loaded.orders, loaded.ruleset, loaded.network,
                                     loaded.ledger, loaded.catalog, now=decided_at, apply=apply,
                                     on_refused=warn):
-            out.write(json.dumps(result.to_dict(), sort_keys=False) + "\n")
+            out.write(json.dumps(result.to_dict(explain=not brief), sort_keys=False) + "\n")
 
 
 def _money(d: Decimal, currency: str) -> str:
@@ -231,6 +235,17 @@ def _print_result(console: Console, result: AllocationResult) -> None:
         if not line.candidates:
             table.add_row("", "—", "no sources considered", "", "", "")
         console.print(table)
+        alt = line.alternative
+        if alt is not None:
+            without = ", ".join(alt.without)
+            if alt.cost_difference is None:
+                console.print(f"  without {without}: {_qty(alt.short)} would not ship at all",
+                              markup=False)
+            else:
+                instead = ", ".join(alt.sources) or "nowhere"
+                console.print(f"  without {without}: from {instead}, "
+                              f"{_money(alt.cost_difference, result.currency)} more",
+                              markup=False)
 
 
 def explain(

@@ -1,4 +1,5 @@
-"""JSON Schema of every file format, generated from the pydantic models that validate them.
+"""JSON Schema of every file format (and of the allocation result the CLI prints), generated
+from the pydantic models that validate or document them.
 
 Editors use them to complete and check files: a ruleset starting with
 ``# yaml-language-server: $schema=../schemas/ruleset.schema.json`` gets completion and inline
@@ -21,7 +22,7 @@ from oms_sourcing.formats._validate import suggest
 __all__ = ["SCHEMA_NAMES", "json_schema", "schema_text", "write_schemas"]
 
 #: The file formats with a schema, in the order the CLI lists them.
-SCHEMA_NAMES = ("ruleset", "network", "catalog", "order", "feed")
+SCHEMA_NAMES = ("ruleset", "network", "catalog", "order", "feed", "allocation-result")
 
 _MODELS: dict[str, tuple[str, str]] = {
     "ruleset": ("oms_sourcing.rules.schema", "RulesetFile"),
@@ -29,6 +30,7 @@ _MODELS: dict[str, tuple[str, str]] = {
     "catalog": ("oms_sourcing.formats.catalog", "CatalogFile"),
     "order": ("oms_sourcing.formats.orders", "OrderModel"),
     "feed": ("oms_sourcing.formats.feed", "FeedRecord"),
+    "allocation-result": ("oms_sourcing.formats.result", "AllocationResultModel"),
 }
 
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"

@@ -19,6 +19,7 @@ from oms_sourcing.domain import Catalog, Order
 from oms_sourcing.formats.catalog import load_catalog
 from oms_sourcing.formats.network import load_network
 from oms_sourcing.formats.orders import load_orders
+from oms_sourcing.formats.result import AllocationResultModel
 from oms_sourcing.inventory.feeds import apply_feed, read_feed
 from oms_sourcing.inventory.network import SourceNetwork
 from oms_sourcing.inventory.stock import StockLedger
@@ -70,7 +71,14 @@ def test_every_example_order_gets_a_feasible_complete_decision(
             assert check_plan(sub, plan) == [], order.id
         result = allocate(order, ruleset, network, snapshot, NOW, catalog=catalog)
         assert units_per_line(result) == {line.id: line.qty for line in order.lines}, order.id
-        json.dumps(result.to_dict())
+        doc = json.loads(json.dumps(result.to_dict()))
+        AllocationResultModel.model_validate(doc)
+        if not policy.uses_rank and result.solver_status == "optimal":
+            for line in result.lines:
+                alt = line.alternative
+                if alt is not None and alt.cost_difference is not None:
+                    # no plan without the chosen sources beats the proven optimum
+                    assert alt.cost_difference >= 0, (order.id, line.line_id)
 
 
 def physical_problems(world: World, count: int) -> Iterator[tuple[str, SourcingProblem]]:

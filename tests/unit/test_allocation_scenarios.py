@@ -242,6 +242,30 @@ def test_the_cheapest_source_with_enough_stock_ships_the_whole_line(config: Solv
     assert result.objective == D("4.20")
 
 
+def test_the_explanation_prices_the_next_best_source_for_each_line() -> None:
+    o = order(line("1", "MUG", 2))
+    result = sourced(o, {("WH-NORTH", "MUG"): 5, ("WH-SOUTH", "MUG"): 5})
+    alt = result.lines[0].alternative
+    assert alt is not None
+    assert alt.without == ("WH-NORTH",) and alt.sources == ("WH-SOUTH",)
+    # WH-SOUTH: 6.00 + 2 x 0.30 = 6.60 against WH-NORTH's 4.00 + 2 x 0.10 = 4.20
+    assert alt.cost_difference == D("2.40")
+
+
+def test_the_explanation_says_when_no_other_source_could_ship_the_line() -> None:
+    o = order(line("1", "MUG", 2))
+    result = sourced(o, {("WH-NORTH", "MUG"): 5})
+    alt = result.lines[0].alternative
+    assert alt is not None and alt.cost_difference is None and alt.short == D(2)
+    assert alt.sources == ()
+
+
+def test_a_line_that_ships_nowhere_has_no_alternative() -> None:
+    o = order(line("1", "MUG", 2))
+    result = sourced(o, {})
+    assert result.lines[0].alternative is None
+
+
 def test_a_closer_but_dearer_store_loses_when_shipping_cost_is_minimised() -> None:
     o = order(line("1", "MUG", 1))
     result = sourced(o, {("STORE-CITY", "MUG"): 5, ("WH-NORTH", "MUG"): 5})
