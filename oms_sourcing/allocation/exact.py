@@ -178,22 +178,13 @@ def _fill_from(c: _Commodity, admit: list[bool]) -> tuple[int, int]:
     return cost + left * c.short_cost, c.demand - left
 
 
-def _value(comms: list[_Commodity], fixed: IntArray, chosen: list[int], n: int) -> int:
-    """The cost of the best plan shipping from exactly the sources ``chosen`` (or fewer)."""
-    flags = [False] * n
-    for k in chosen:
-        flags[k] = True
-    return int(fixed[chosen].sum()) + sum(_fill_from(c, flags)[0] for c in comms)
-
-
 class _Search:
     """Depth-first branch and bound; see the module docstring."""
 
-    def __init__(self, p: AllocationProblem, comms: list[_Commodity], m: _Matrices,
-                 node_limit: int, best: int, best_set: list[int]) -> None:
+    def __init__(self, p: AllocationProblem, m: _Matrices, node_limit: int, best: int,
+                 best_set: list[int], dp: _SubsetDP | None = None, floor: int = -1) -> None:
         self.p = p
-        self.comms = comms
-        self.fixed = [int(v) for v in p.fixed_cost]
+        self.m = m
         n = p.n_sources
         self.limit = p.max_shipments if p.max_shipments is not None else n
         self.node_limit = node_limit
@@ -203,6 +194,27 @@ class _Search:
         self.chosen_flag = [False] * n
         self.ruled_out = [False] * n
         self.admit_all = [True] * n     # chosen or open: not ruled out
+        self.best = best
+        self.best_set = best_set
+        self.chosen: list[int] = []
+        self.fixed_sum = 0
+        self.fixed = p.fixed_cost.tolist()
+        self.offers_np, self.stock_np, self.cost_np = m.offers, m.stock, m.cost
+        self.fixed_np = np.asarray(p.fixed_cost, dtype=np.float64)
+        self.floor = floor  # a proven lower bound: the search stops once it finds a plan at it
+        self.dp = dp        # node bounds by subset DP, for few commodities
+        self.closed_np = np.zeros(n, dtype=np.bool_)    # chosen or ruled out
+        self._generic = False
+        if dp is None:
+            self._prepare_generic()
+
+    def _prepare_generic(self) -> None:
+        """What the generic branching needs (offer lists in cost order, a greedy first plan);
+        the DP-bounded search needs none of it unless it falls back."""
+        if self._generic:
+            return
+        self._generic = True
+        self.comms = comms = self.m.commodities()
         # per commodity, its offering sources by (fixed cost, unit cost, index)
         self.by_fixed: list[list[int]] = [
             [k for _, _, k in sorted((self.fixed[k], uc, k) for uc, k, _ in c.offers)]
@@ -210,20 +222,11 @@ class _Search:
         ]
         offered = sorted({k for c in comms for _, k, _ in c.offers})
         self.offered = sorted(offered, key=lambda k: (self.fixed[k], k))
-        self.best = best
-        self.best_set = best_set
-        self.chosen: list[int] = []
-        self.fixed_sum = 0
-        self.m = m
-        self.offers_np, self.stock_np, self.cost_np = m.offers, m.stock, m.cost
-        self.fixed_np = np.asarray(p.fixed_cost, dtype=np.float64)
-        self.floor = -1     # a proven lower bound: the search stops once it finds a plan at it
-        self.dp: _SubsetDP | None = None   # node bounds by subset DP, for few commodities
-        self.closed_np = np.zeros(n, dtype=np.bool_)    # chosen or ruled out
-        self._greedy()
+        if self.dp is None:
+            self._greedy()
 
     def _value(self, chosen: list[int]) -> int:
-        return _value(self.comms, self.p.fixed_cost, chosen, self.p.n_sources)
+        return int(self.p.fixed_cost[chosen].sum()) + self.m.fill(chosen)[0]
 
     def _greedy(self) -> None:
         """A first plan, to prune with from the start: the best single source, and a greedy
@@ -274,6 +277,16 @@ class _Search:
         if self.nodes > self.node_limit:
             self.exhausted = True
             return
+        if self.dp is not None:
+            here = self._value(self.chosen)
+            if here < self.best:
+                self.best, self.best_set = here, list(self.chosen)
+                if here <= self.floor:
+                    self.exhausted = self.done = True
+                    return
+            if len(self.chosen) >= self.limit or self._dp_step():
+                return
+            self._prepare_generic()
         comms, chosen_flag, admit = self.comms, self.chosen_flag, self.admit_all
         here = self.fixed_sum
         relax = self.fixed_sum
@@ -310,10 +323,7 @@ class _Search:
         if not room or relax + best_gain >= self.best:
             return
         shares = None
-        if need and self.dp is not None:
-            if self._dp_step():
-                return
-        elif need and relax + least_loss < self.best:
+        if need and self.dp is None and relax + least_loss < self.best:
             # Every commodity in ``need`` gets a new source, or one of them gets none and
             # loses at least ``least_loss``.
             cover, shares = self._cover(need)
@@ -344,7 +354,7 @@ class _Search:
         for k, part in steps:
             if self.chosen_flag[k]:
                 continue
-            short_of_it = [u for u in range(len(self.comms))
+            short_of_it = [u for u in range(len(m.demand))
                            if part >> u & 1 and m.stock[u, k] < left[u]]
             if short_of_it:
                 self._include(k)
@@ -364,6 +374,24 @@ class _Search:
                     return True
             if value <= bound:
                 return True
+        # The gap comes from chosen partial offers, whose units the bound charges at the
+        # cheapest admitted unit cost: branch on the open source offering that cheaper cost
+        # (with it, it serves first; without it, the charge rises).
+        best_j: tuple[int, int] | None = None
+        for u, k in partial:
+            cheaper = m.offers[u] & ~chosen & ~ruled & (m.cost[u] < m.cost[u, k])
+            for j in np.flatnonzero(cheaper).tolist():
+                key = (int(m.cost[u, j]), j)
+                if best_j is None or key < best_j:
+                    best_j = key
+        if best_j is not None:
+            j = best_j[1]
+            self._include(j)
+            if not self.exhausted:
+                self._rule_out(j)
+                self.visit()
+                self._restore([j])
+            return True
         return False
 
     def _cover(self, need: list[int]) -> tuple[int, FloatArray]:
@@ -604,9 +632,7 @@ def solve_exact(problem: AllocationProblem, *, node_limit: int = 20_000) -> Plan
         if best <= floor:
             x, short = m.assign(p, best_set)
             return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact")
-    search = _Search(p, m.commodities(), m, node_limit, best, best_set)
-    search.dp = dp
-    search.floor = floor
+    search = _Search(p, m, node_limit, best, best_set, dp, floor)
     search.run()
     if search.exhausted and not search.done:
         return None
