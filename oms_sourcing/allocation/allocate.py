@@ -26,6 +26,7 @@ from oms_sourcing.allocation.builder import (
     build_problem,
 )
 from oms_sourcing.allocation.exact import solve_exact
+from oms_sourcing.allocation.lookahead import BidPrices
 from oms_sourcing.allocation.problem import AllocationProblem, Plan, SolveStatus
 from oms_sourcing.allocation.ranked import solve_ranked
 from oms_sourcing.domain import (
@@ -326,6 +327,7 @@ def allocate(
     declined: Mapping[str, frozenset[str]] | None = None,
     attempts: int = 0,
     capacity_left: Mapping[str, Capacity] | None = None,
+    bid_prices: BidPrices | None = None,
 ) -> AllocationResult:
     """Source one order.
 
@@ -333,7 +335,7 @@ def allocate(
         rules: a ruleset (its first matching rule applies) or a policy used as is.
         snapshot: ``ledger.snapshot(sku of every line)``.
         now: the decision time; the engine never reads the clock.
-        declined / attempts / capacity_left: see :func:`build_problem`.
+        declined / attempts / capacity_left / bid_prices: see :func:`build_problem`.
 
     Returns:
         The :class:`AllocationResult`. Short stock, declines and bad orders are outcomes in it,
@@ -349,7 +351,8 @@ def allocate(
         policy, trace, rule_name, rid, rversion = rules, (), None, None, None
     start = time.perf_counter()
     sp = build_problem(order, policy, network, snapshot, now, catalog=catalog,
-                       declined=declined, attempts=attempts, capacity_left=capacity_left)
+                       declined=declined, attempts=attempts, capacity_left=capacity_left,
+                       bid_prices=bid_prices)
     plans = solve_problem(sp, config)
     elapsed = (time.perf_counter() - start) * 1000
     return _result(sp, plans, elapsed, trace, rule_name, rid, rversion, config)

@@ -35,11 +35,13 @@ from oms_sourcing.allocation._arrays import (
     BoolArray,
     FloatArray,
     IntArray,
+    Rate,
     TransferArrays,
     capacity_limits,
     network_arrays,
     round_div,
 )
+from oms_sourcing.allocation.lookahead import BidPrices
 from oms_sourcing.allocation.problem import AllocationProblem
 from oms_sourcing.domain import (
     Capacity,
@@ -268,6 +270,7 @@ def build_problem(
     declined: Mapping[str, frozenset[str]] | None = None,
     attempts: int = 0,
     capacity_left: Mapping[str, Capacity] | None = None,
+    bid_prices: BidPrices | None = None,
 ) -> SourcingProblem:
     """Build the sourcing problem of ``order`` under ``policy``.
 
@@ -285,6 +288,8 @@ def build_problem(
             ``policy.bundle.split_after_attempts``).
         capacity_left: per source, capacity remaining today; ``None`` uses each source's full
             daily capacity from the network.
+        bid_prices: what a unit of stock is worth per (source, SKU), charged per unit taken
+            when the objective weighs ``stock_value`` (see :mod:`.lookahead`).
 
     Returns:
         The :class:`SourcingProblem`; a rejected order has ``rejected`` reasons and no
@@ -347,7 +352,7 @@ def build_problem(
 
     pickup = order.pickup_source if order.delivery is Delivery.PICKUP else None
     builder = _Builder(order, policy, network, snapshot, catalog_, declined, capacity_left,
-                       pickup, decimals)
+                       pickup, decimals, bid_prices)
     bundle_split = (
         policy.bundle.split_after_attempts is not None
         and attempts >= policy.bundle.split_after_attempts
@@ -425,8 +430,10 @@ class _Builder:
         capacity_left: Mapping[str, Capacity] | None,
         pickup: str | None,
         decimals: Mapping[str, int],
+        bid_prices: BidPrices | None = None,
     ) -> None:
         self.order = order
+        self.bid_prices = bid_prices
         self.policy = policy
         self.network = network
         self.net = net = network_arrays(network)
@@ -709,6 +716,15 @@ class _Builder:
                 for i, d in enumerate(line_decimals):
                     rows[i, j] = _units(per_unit_pct / Decimal(10) ** d)
             unit["capacity_use"] = rows
+        if w.stock_value and self.bid_prices is not None and self.bid_prices.prices:
+            codes = self.net.codes
+            rows = np.zeros((n_l, n_k), dtype=np.int64)
+            for i, line in enumerate(lines):
+                scale = w.stock_value * COST_SCALE / Decimal(10) ** line_decimals[i]
+                prices = [self.bid_prices.price(codes[k], line.sku) * scale
+                          for k in keep.tolist()]
+                rows[i] = Rate.of(prices).times(1)
+            unit["stock_value"] = rows
         fixed = {k: v for k, v in fixed.items() if v.any()}
         unit = {k: v for k, v in unit.items() if v.any()}
         return fixed, unit

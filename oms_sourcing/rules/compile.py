@@ -594,6 +594,7 @@ class _Compiler:
             transfer_cost=m.transfer_cost,
             transfer_days=m.transfer_days,
             capacity_use=m.capacity_use,
+            stock_value=m.stock_value,
         )
 
     def rank(self, keys: Sequence[str], loc: Loc) -> tuple[RankKey, ...]:

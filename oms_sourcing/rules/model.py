@@ -242,7 +242,9 @@ class Objective:
 
     Terms: lane cost (per currency unit), distance (per km), shipments (per parcel), source
     priority (per priority step), transfer cost (per currency unit) and transfer days (per day)
-    for ship-to-store, capacity use (per percent of a source's daily capacity).
+    for ship-to-store, capacity use (per percent of a source's daily capacity), and stock value
+    (per currency unit of the bid price of the units a plan takes; see
+    ``allocation.lookahead``).
     """
 
     shipping_cost: Decimal = Decimal(0)
@@ -252,6 +254,7 @@ class Objective:
     transfer_cost: Decimal = Decimal(0)
     transfer_days: Decimal = Decimal(0)
     capacity_use: Decimal = Decimal(0)
+    stock_value: Decimal = Decimal(0)
 
     @property
     def is_zero(self) -> bool:

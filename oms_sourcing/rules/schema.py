@@ -379,6 +379,13 @@ class ObjectiveModel(BaseModel):
     capacity_use: Weight = Field(
         Decimal(0), description="Per percent of a source's daily capacity used."
     )
+    stock_value: Weight = Field(
+        Decimal(0),
+        description="Per unit of currency of the bid price of the stock a plan consumes "
+                    "(look-ahead for scarce stock; bid prices are passed to allocate, e.g. "
+                    "from oms_sourcing.allocation.lookahead.solve_dlp). Without bid prices the "
+                    "term is zero.",
+    )
 
 
 class DeclineModel(BaseModel):

@@ -151,7 +151,8 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
     if ranking == "objective":
         out["objective"] = draw(st.dictionaries(
             st.sampled_from(["shipping_cost", "distance", "shipments", "source_priority",
-                             "transfer_cost", "transfer_days", "capacity_use"]),
+                             "transfer_cost", "transfer_days", "capacity_use",
+                             "stock_value"]),
             weights, min_size=1,
         ))
     elif ranking == "rank":
