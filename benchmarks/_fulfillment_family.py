@@ -1,0 +1,332 @@
+"""The academic multi-item fulfilment instance family (Jasin & Sinha 2015; Ma 2023; Amil,
+Makhdoumi & Wei 2025) on its US city / fulfilment-centre network, as oms_sourcing objects.
+
+``data/fulfillment-benchmark/README.md`` gives the definition; in short: one arrival per period
+over ``T`` periods, an arrival is an order type (the first ``s`` items of a random permutation)
+at a city (by population); FC ``k`` carries item ``i`` with probability ``p_carry``, each city's
+demand for an item is routed to its nearest carrying FC and stocked at
+``round(T d + 0.5 sqrt(T d (1 - d)))``. A shipment costs 8.759 per FC used plus
+0.423 + 0.000541 x miles per item; an unfilled item goes to a dummy facility costing twice that
+(2 x 8.759 once per order with unfilled items, 2 x the per-item cost from the city's farthest FC).
+
+In oms_sourcing terms: the FCs are warehouses, each city is a shipping zone (postcode ``C007``
+…) with one lane per FC carrying the literature's cost exactly (per-item cost to 6 decimals),
+and the dummy facility is one more source (``DUMMY``) with unlimited stock and the dummy's
+lanes, so the per-order optimiser weighs "unfilled" exactly as the literature's cost does.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+
+from oms_sourcing.allocation.allocate import allocate
+from oms_sourcing.allocation.lookahead import (
+    BidPrices,
+    DemandClass,
+    DlpResult,
+    Unfilled,
+    solve_dlp,
+)
+from oms_sourcing.domain import (
+    BackorderMode,
+    Backorders,
+    Catalog,
+    LineId,
+    Location,
+    Order,
+    OrderId,
+    OrderLine,
+    Shipping,
+    Sku,
+    SkuInfo,
+    Source,
+    SourceCode,
+    SourceKind,
+    SourceSelector,
+    Zone,
+)
+from oms_sourcing.inventory.network import ShippingLane, SourceNetwork
+from oms_sourcing.inventory.stock import StockLedger, StockRecord
+from oms_sourcing.rules.model import Objective, Policy
+
+DATA = Path(__file__).resolve().parent / "data" / "fulfillment-benchmark"
+EARTH_RADIUS_MI = 3957.0
+PER_SHIPMENT = Decimal("8.759")
+PER_ITEM = Decimal("0.423")
+PER_MILE = Decimal("0.000541")
+DUMMY = "DUMMY"
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class FamilySpec:
+    """One member of the family: network size, items, order sizes and stocking."""
+
+    name: str
+    cities_file: str
+    fcs_file: str
+    items: int
+    max_size: int
+    types_per_size: int
+    horizon: int
+    p_carry: float
+
+
+SPECS = {
+    "warmup": FamilySpec("warmup", "cities_warmup.csv", "fulfillment_centers_warmup.csv",
+                         items=20, max_size=5, types_per_size=5, horizon=10_000, p_carry=0.75),
+    "large-0.5": FamilySpec("large-0.5", "cities.csv", "fulfillment_centers.csv", items=100,
+                            max_size=10, types_per_size=10, horizon=100_000, p_carry=0.5),
+    "large-0.25": FamilySpec("large-0.25", "cities.csv", "fulfillment_centers.csv", items=100,
+                             max_size=10, types_per_size=10, horizon=100_000, p_carry=0.25),
+}
+
+
+def _read(name: str) -> list[dict[str, str]]:
+    with (DATA / name).open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def miles(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in miles (haversine, Earth radius 3,957 mi), as the literature."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_MI * math.asin(min(1.0, math.sqrt(a)))
+
+
+def item_cost(distance_mi: float) -> Decimal:
+    """Per-item cost over ``distance_mi``, exact to 6 decimals."""
+    return (PER_ITEM + PER_MILE * Decimal(repr(float(distance_mi)))).quantize(Decimal("0.000001"))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Instance:
+    """One seeded instance: network, catalog, order types and their probabilities, stock."""
+
+    spec: FamilySpec
+    seed: int
+    horizon: int
+    network: SourceNetwork
+    catalog: Catalog
+    cities: tuple[Location, ...]
+    city_share: np.ndarray               # (cities,) population share
+    types: tuple[tuple[str, ...], ...]   # order types (item SKUs); () is the empty order
+    type_prob: np.ndarray                # (types,)
+    stock: dict[tuple[str, str], int]    # (FC code, SKU) -> units at the start
+    unit_cost: np.ndarray                # (FCs, cities) per-item cost
+    dummy_unit: np.ndarray               # (cities,) dummy per-item cost
+
+    @property
+    def fcs(self) -> tuple[str, ...]:
+        return tuple(c for c in self.network.codes if c != DUMMY)
+
+    def demand_classes(self, horizon: int | None = None) -> list[DemandClass]:
+        """Expected orders of each (type, city) over ``horizon`` periods (default: all)."""
+        t = self.horizon if horizon is None else horizon
+        return [
+            DemandClass(skus, city, float(t * p * share))
+            for skus, p in zip(self.types, self.type_prob.tolist(), strict=True) if skus
+            for city, share in zip(self.cities, self.city_share.tolist(), strict=True)
+        ]
+
+    def unfilled(self, cls: DemandClass) -> Unfilled:
+        c = self.cities.index(cls.destination)
+        return Unfilled(per_order=2 * PER_SHIPMENT,
+                        per_unit=Decimal(str(self.dummy_unit[c])))
+
+    def arrivals(self, sequence: int) -> Iterator[Order]:
+        """The arrival sequence ``sequence``: one (possibly empty) arrival per period; empty
+        arrivals are skipped."""
+        rng = np.random.default_rng([self.seed, sequence])
+        joint = np.outer(self.type_prob, self.city_share).ravel()
+        draws = rng.choice(joint.size, size=self.horizon, p=joint / joint.sum())
+        n_cities = len(self.cities)
+        for t, j in enumerate(draws.tolist()):
+            skus = self.types[j // n_cities]
+            if not skus:
+                continue
+            city = self.cities[j % n_cities]
+            yield Order(
+                OrderId(f"{self.seed}-{sequence}-{t:06d}"), START,
+                tuple(OrderLine(LineId(str(n + 1)), Sku(sku), Decimal(1))
+                      for n, sku in enumerate(skus)),
+                shipping=Shipping(address=city),
+            )
+
+
+def make_instance(spec: FamilySpec, seed: int, horizon: int | None = None) -> Instance:
+    """Instance ``seed`` of ``spec`` (``horizon`` overrides T, for small test runs)."""
+    rng = np.random.default_rng(seed)
+    t_max = spec.horizon if horizon is None else horizon
+    city_rows = _read(spec.cities_file)
+    fc_rows = _read(spec.fcs_file)
+    cities = tuple(
+        Location(lat=float(r["lat"]), lon=float(r["lon"]), country="US", postcode=f"C{c:03d}",
+                 city=r["city"], region=r["state"])
+        for c, r in enumerate(city_rows)
+    )
+    pop = np.array([float(r["population"]) for r in city_rows])
+    share = pop / pop.sum()
+    fc_loc = [(float(r["lat"]), float(r["lon"])) for r in fc_rows]
+    fc_codes = [r["facility"] for r in fc_rows]
+    n_fc, n_city = len(fc_rows), len(cities)
+    dist = np.array([[miles(fa, fo, c.lat or 0.0, c.lon or 0.0) for c in cities]
+                     for fa, fo in fc_loc])
+    unit = np.array([[float(item_cost(dist[k, c])) for c in range(n_city)]
+                     for k in range(n_fc)])
+    far = dist.max(axis=0)
+    dummy_unit = np.array([float(2 * item_cost(far[c])) for c in range(n_city)])
+
+    skus = [f"ITEM-{i:03d}" for i in range(spec.items)]
+    types: list[tuple[str, ...]] = [()]
+    size_weight = rng.random(spec.max_size + 1)
+    size_prob = size_weight / size_weight.sum()
+    probs: list[float] = [float(size_prob[0])]
+    for s in range(1, spec.max_size + 1):
+        weights = rng.random(spec.types_per_size)
+        weights = weights / weights.sum()
+        for w in weights.tolist():
+            perm = rng.permutation(spec.items)
+            types.append(tuple(skus[i] for i in sorted(perm[:s].tolist())))
+            probs.append(float(size_prob[s]) * w)
+    type_prob = np.array(probs)
+
+    carries = rng.random((n_fc, spec.items)) < spec.p_carry
+    for i in np.flatnonzero(~carries.any(axis=0)).tolist():
+        carries[int(rng.integers(n_fc)), i] = True      # every item somewhere
+    # per-period probability that an arrival at city c asks for item i
+    item_prob = np.zeros(spec.items)
+    for ts, p in zip(types, probs, strict=True):
+        for sku in ts:
+            item_prob[skus.index(sku)] += p
+    demand_share = np.zeros((n_fc, spec.items))
+    order = np.argsort(dist, axis=0, kind="stable")  # FCs by distance, per city
+    for i in range(spec.items):
+        for c in range(n_city):
+            k = next(int(k) for k in order[:, c] if carries[k, i])
+            demand_share[k, i] += share[c] * item_prob[i]
+    stock: dict[tuple[str, str], int] = {}
+    for k in range(n_fc):
+        for i in range(spec.items):
+            d = demand_share[k, i]
+            if carries[k, i] and d > 0:
+                stock[(fc_codes[k], skus[i])] = round(t_max * d + 0.5 * math.sqrt(
+                    t_max * d * (1 - d)))
+
+    sources = [Source(SourceCode(code), SourceKind.WAREHOUSE, priority=k + 1,
+                      location=Location(lat=lat, lon=lon, country="US"))
+               for k, (code, (lat, lon)) in enumerate(zip(fc_codes, fc_loc, strict=True))]
+    sources.append(Source(SourceCode(DUMMY), SourceKind.DROPSHIP, priority=1000,
+                          location=Location(country="US")))
+    zones = [Zone(name=f"city-{c:03d}", postcode_prefixes=frozenset({f"C{c:03d}"}))
+             for c in range(n_city)]
+    lanes = [
+        ShippingLane(name=f"{code}->{c:03d}", sources=SourceSelector(codes=frozenset({code})),
+                     destination=zones[c], per_shipment=PER_SHIPMENT,
+                     per_unit=item_cost(dist[k, c]), position=k * n_city + c)
+        for k, code in enumerate(fc_codes) for c in range(n_city)
+    ] + [
+        ShippingLane(name=f"dummy->{c:03d}", sources=SourceSelector(codes=frozenset({DUMMY})),
+                     destination=zones[c], per_shipment=2 * PER_SHIPMENT,
+                     per_unit=2 * item_cost(far[c]), position=n_fc * n_city + c)
+        for c in range(n_city)
+    ]
+    network = SourceNetwork(sources, zones=zones, shipping_lanes=lanes, currency="USD")
+    catalog = Catalog(SkuInfo(Sku(s), backorders=Backorders(BackorderMode.ALLOW)) for s in skus)
+    return Instance(spec, seed, t_max, network, catalog, cities, share, tuple(types), type_prob,
+                    stock, unit, dummy_unit)
+
+
+def plan_cost(instance: Instance, city: int, shipments: dict[str, int]) -> float:
+    """The literature's cost of one order: ``shipments`` maps each facility used (``DUMMY``
+    for unfilled items) to its item count."""
+    total = 0.0
+    fcs = instance.fcs
+    for code, items in shipments.items():
+        if not items:
+            continue
+        if code == DUMMY:
+            total += 2 * float(PER_SHIPMENT) + items * float(instance.dummy_unit[city])
+        else:
+            total += float(PER_SHIPMENT) + items * float(instance.unit_cost[fcs.index(code),
+                                                                            city])
+    return total
+
+
+# -- policies -----------------------------------------------------------------------------------
+
+
+def _city(order: Order) -> int:
+    return int((order.destination.postcode or "C0")[1:])
+
+
+def run_myopic(instance: Instance, sequence: int) -> float:
+    """Static myopic policy: each item from its nearest FC that still holds it, else unfilled."""
+    stock = dict(instance.stock)
+    fcs = instance.fcs
+    nearest = np.argsort(instance.unit_cost, axis=0, kind="stable")   # (FCs, cities)
+    total = 0.0
+    for order in instance.arrivals(sequence):
+        c = _city(order)
+        used: dict[str, int] = {}
+        for line in order.lines:
+            source = DUMMY
+            for k in nearest[:, c].tolist():
+                key = (fcs[k], line.sku)
+                if stock.get(key, 0) > 0:
+                    stock[key] -= 1
+                    source = fcs[k]
+                    break
+            used[source] = used.get(source, 0) + 1
+        total += plan_cost(instance, c, used)
+    return total
+
+
+def run_allocator(instance: Instance, sequence: int, policy: Policy,
+                  bid_prices: BidPrices | None = None) -> float:
+    """Per-order sourcing with live inventory: ``allocate`` each arrival against the ledger,
+    reserve what it decided, and cost the decision with the literature's formula."""
+    ledger = StockLedger(instance.network.codes, instance.catalog)
+    records = [StockRecord(code, sku, Decimal(q), START, f"{code}:{sku}")
+               for (code, sku), q in sorted(instance.stock.items())]
+    per_sku = instance.spec.max_size * instance.horizon
+    records += [StockRecord(DUMMY, sku, Decimal(per_sku), START, f"dummy:{sku}")
+                for sku in instance.catalog.items]
+    ledger.apply_records(records)
+    total = 0.0
+    for order in instance.arrivals(sequence):
+        snap = ledger.snapshot({line.sku for line in order.lines})
+        result = allocate(order, policy, instance.network, snap, START,
+                          catalog=instance.catalog, bid_prices=bid_prices)
+        used: dict[str, int] = {}
+        for shipment in result.shipments:
+            code = shipment.source or DUMMY
+            for lq in shipment.lines:
+                used[code] = used.get(code, 0) + int(lq.qty)
+                ledger.reserve(order.id, lq.line_id, [(code, lq.sku, lq.qty)])
+        unfilled = sum(int(b.line.qty) for b in result.backorders)
+        if unfilled:
+            used[DUMMY] = used.get(DUMMY, 0) + unfilled
+        total += plan_cost(instance, _city(order), used)
+    return total
+
+
+OPTIMAL = Policy(objective=Objective(shipping_cost=Decimal(1)))
+BID_PRICE = Policy(objective=Objective(shipping_cost=Decimal(1), stock_value=Decimal(1)))
+
+
+def dlp(instance: Instance) -> DlpResult:
+    """The DLP of the whole horizon against the starting stock (the lower bound, and the bid
+    prices of the look-ahead policy)."""
+    stock = {key: float(q) for key, q in instance.stock.items()}
+    return solve_dlp(instance.demand_classes(), instance.network, stock,
+                     unfilled=instance.unfilled)

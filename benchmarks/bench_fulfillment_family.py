@@ -1,0 +1,85 @@
+"""Policies on the academic multi-item fulfilment family, scored as cost / DLP (lower is better).
+
+Run with ``pytest benchmarks/bench_fulfillment_family.py --benchmark-only -s``. Environment:
+
+* ``FAMILY``: ``warmup`` (default; 10 cities x 5 FCs, 20 items, T = 10,000), ``large-0.5`` or
+  ``large-0.25`` (99 x 10, 100 items, T = 100,000);
+* ``FAMILY_INSTANCES`` (default 30) seeded instances, ``FAMILY_SEQUENCES`` (default 2) arrival
+  sequences each; ``FAMILY_HORIZON`` overrides T (for quick runs).
+
+Policies: ``myopic`` (each item from its nearest FC holding it), ``per-order optimal``
+(``allocate`` with live inventory: the cheapest plan for each order as it arrives) and
+``bid-price`` (the same with every unit charged at the DLP's dual price of its (FC, item) stock,
+computed once at the start). Each instance's DLP (over the whole horizon, against the starting
+stock) is the denominator; a policy's ratio is its mean total cost over the sequences / DLP,
+averaged over instances.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+from _fulfillment_family import (
+    BID_PRICE,
+    OPTIMAL,
+    SPECS,
+    dlp,
+    make_instance,
+    run_allocator,
+    run_myopic,
+)
+
+FAMILY = os.environ.get("FAMILY", "warmup")
+INSTANCES = int(os.environ.get("FAMILY_INSTANCES", "30"))
+SEQUENCES = int(os.environ.get("FAMILY_SEQUENCES", "2"))
+HORIZON = int(os.environ["FAMILY_HORIZON"]) if os.environ.get("FAMILY_HORIZON") else None
+
+
+def run_family(family: str, instances: int, sequences: int, horizon: int | None
+               ) -> dict[str, Any]:
+    """Every policy on every instance and sequence: ratios to the DLP, and timings."""
+    spec = SPECS[family]
+    ratios: dict[str, list[float]] = {"myopic": [], "per-order optimal": [], "bid-price": []}
+    dlp_s: list[float] = []
+    per_order_ms: list[float] = []
+    for seed in range(instances):
+        instance = make_instance(spec, seed, horizon)
+        t0 = time.perf_counter()
+        bound = dlp(instance)
+        dlp_s.append(time.perf_counter() - t0)
+        costs: dict[str, list[float]] = {name: [] for name in ratios}
+        for sequence in range(sequences):
+            costs["myopic"].append(run_myopic(instance, sequence))
+            t0 = time.perf_counter()
+            costs["per-order optimal"].append(run_allocator(instance, sequence, OPTIMAL))
+            orders = sum(1 for _ in instance.arrivals(sequence))
+            per_order_ms.append((time.perf_counter() - t0) * 1000 / max(orders, 1))
+            costs["bid-price"].append(
+                run_allocator(instance, sequence, BID_PRICE, bound.bid_prices))
+        for name, values in costs.items():
+            ratios[name].append(float(np.mean(values)) / bound.value)
+    return {
+        "family": family, "instances": instances, "sequences": sequences,
+        "horizon": horizon or spec.horizon,
+        **{f"{name} / DLP": round(float(np.mean(v)), 4) for name, v in ratios.items()},
+        **{f"{name} / DLP std": round(float(np.std(v)), 4) for name, v in ratios.items()},
+        "dlp_seconds_mean": round(float(np.mean(dlp_s)), 3),
+        "allocate_ms_per_order": round(float(np.mean(per_order_ms)), 4),
+    }
+
+
+def test_bench_fulfillment_family(benchmark: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    info = benchmark.pedantic(run_family, args=(FAMILY, INSTANCES, SEQUENCES, HORIZON),
+                              rounds=1, iterations=1)
+    benchmark.extra_info.update(info)
+    assert info["per-order optimal / DLP"] > 0
+    with capsys.disabled():
+        print(f"\n[family] {FAMILY}, {INSTANCES} instances x {SEQUENCES} sequences, "
+              f"T = {info['horizon']}: cost / DLP myopic {info['myopic / DLP']}, per-order "
+              f"optimal {info['per-order optimal / DLP']}, bid-price {info['bid-price / DLP']}; "
+              f"DLP {info['dlp_seconds_mean']} s; allocate {info['allocate_ms_per_order']} "
+              "ms/order")

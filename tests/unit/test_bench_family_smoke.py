@@ -1,0 +1,70 @@
+"""The academic fulfilment family and its benchmark still work (tiny horizon, no timing)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def load(name: str) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def family() -> ModuleType:
+    return load("_fulfillment_family")
+
+
+def test_the_warmup_network_has_ten_cities_five_fcs_and_a_dummy(family: ModuleType) -> None:
+    inst = family.make_instance(family.SPECS["warmup"], seed=0, horizon=500)
+    assert len(inst.cities) == 10 and len(inst.fcs) == 5
+    assert inst.network.codes[-1] == family.DUMMY
+    assert len(inst.types) == 1 + 5 * 5 and inst.types[0] == ()
+    assert abs(float(inst.type_prob.sum()) - 1) < 1e-12
+
+
+def test_lanes_carry_the_literatures_cost(family: ModuleType) -> None:
+    inst = family.make_instance(family.SPECS["warmup"], seed=0, horizon=500)
+    fc, city = inst.fcs[0], inst.cities[3]
+    per_item = family.item_cost(family.miles(*_latlon(inst, fc), city.lat, city.lon))
+    assert inst.network.shipping_cost(fc, city, 2) == (
+        Decimal("8.759") + 2 * per_item).quantize(Decimal("0.01"))
+    assert family.plan_cost(inst, 3, {fc: 2}) == pytest.approx(8.759 + 2 * float(per_item))
+
+
+def _latlon(inst: object, code: str) -> tuple[float, float]:
+    loc = inst.network.source(code).location  # type: ignore[attr-defined]
+    return loc.lat, loc.lon
+
+
+def test_every_item_orders_ask_for_is_stocked_somewhere(family: ModuleType) -> None:
+    inst = family.make_instance(family.SPECS["warmup"], seed=2, horizon=10_000)
+    stocked = {sku for (_, sku) in inst.stock}
+    asked = {sku for t in inst.types for sku in t}
+    assert asked <= stocked
+    # T x demand share, plus half a standard deviation: about the horizon's demand in all
+    demand = sum(p * len(t) for t, p in zip(inst.types, inst.type_prob.tolist(), strict=True))
+    assert 10_000 * demand <= sum(inst.stock.values()) <= 10_000 * demand * 1.1
+
+
+def test_the_benchmark_runs_every_policy_at_a_tiny_size() -> None:
+    bench = load("bench_fulfillment_family")
+    info = bench.run_family("warmup", instances=1, sequences=1, horizon=200)
+    for name in ("myopic", "per-order optimal", "bid-price"):
+        assert 0.5 < info[f"{name} / DLP"] < 3, info
