@@ -119,15 +119,23 @@ def solve_dlp(
     *,
     unfilled: Unfilled | Callable[[DemandClass], Unfilled],
     time_limit_s: float | None = None,
+    solver: str = "glop",
+    with_prices: bool = True,
 ) -> DlpResult:
-    """Solve the deterministic LP of ``classes`` against ``stock`` with GLOP.
+    """Solve the deterministic LP of ``classes`` against ``stock``.
 
     Args:
         classes: the expected demand over the horizon.
         network: sources and lanes (costs: per shipment + per km, per unit).
         stock: units per (source code, SKU) available over the horizon.
         unfilled: the cost of leaving items unfilled, fixed or per class.
-        time_limit_s: stop GLOP after this long (the status says so); ``None``: no limit.
+        time_limit_s: stop the LP solver after this long (the status says so); ``None``: no
+            limit.
+        solver: an LP backend bundled with OR-Tools: ``glop`` (default; simplex, exact duals),
+            ``pdlp`` (first-order, for very large models; duals to its tolerance) or ``highs``
+            (fast simplex; OR-Tools 9.15's model_builder returns row activities instead of
+            its duals, so it gives the bound only and ``with_prices`` must be False).
+        with_prices: read the bid prices (duals); False gives the bound only.
 
     Returns:
         The optimum, its status and the bid prices (``-dual`` of each stock constraint).
@@ -197,16 +205,26 @@ def solve_dlp(
         stock_rows.append(((k, sku), model.add(mb.LinearExpr.weighted_sum(vs, cs) <= cap)))
         n_cons += 1
     model.minimize(mb.LinearExpr.weighted_sum(objective_vars, objective_coeffs))
-    solver = mb.Solver("glop")
+    lp = mb.Solver(solver)
+    if not lp.solver_is_supported():
+        raise InputError(f"LP solver {solver!r} is not available in this OR-Tools build",
+                         field="solver", value=solver, expected="glop | pdlp | highs")
+    if solver == "highs" and with_prices:
+        raise InputError("HiGHS duals are not reliable through OR-Tools' model_builder; use "
+                         "solver='glop' or 'pdlp' for bid prices, or with_prices=False",
+                         field="solver", value=solver, expected="glop | pdlp")
+    lp.enable_output(False)
+    if solver == "highs":
+        lp.set_solver_specific_parameters("output_flag=false")
     if time_limit_s is not None:
-        solver.set_time_limit_in_seconds(time_limit_s)
-    status = solver.solve(model)
+        lp.set_time_limit_in_seconds(time_limit_s)
+    status = lp.solve(model)
     prices: dict[tuple[str, str], float] = {}
     value = math.nan
     if status in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE):
-        value = float(solver.objective_value)
-        for (k, sku), row in stock_rows:
-            dual = float(solver.dual_value(row))
+        value = float(lp.objective_value)
+        for (k, sku), row in (stock_rows if with_prices else []):
+            dual = float(lp.dual_value(row))
             if dual < -1e-9:
                 prices[(network.codes[k], sku)] = -dual
     return DlpResult(value=value, status=status.name.lower(), bid_prices=BidPrices.of(prices),

@@ -1,0 +1,422 @@
+"""Wave optimisation: source a batch of orders jointly against shared stock.
+
+Per-order sourcing is greedy across orders: the first order takes the cheap unit a later order
+needed more. :func:`allocate_wave` sources a wave together:
+
+1. **Per-order pass** — every order sourced in turn against the stock the earlier ones left, as
+   live sourcing would (the baseline, and the joint model's warm start: the wave result is never
+   worse than it).
+2. **Bounds** — the sum of per-order optima against the full stock (each order alone), and the
+   LP relaxation of the joint model (GLOP), whichever is higher.
+3. **Candidate reduction by reduced cost** — a shipment ``y[order, source]`` whose LP reduced
+   cost lifts the LP bound to the per-order plan's cost or above cannot be in any better plan
+   and is dropped, with its quantities; every source that can still improve is kept.
+4. **Joint model** — a MIP over the remaining columns (HiGHS, bundled with OR-Tools), with a
+   node limit as its budget, reporting its own bound; its plan replaces the per-order one only
+   if it is better.
+
+The objective is each order's own (shipping cost terms of its policy) plus a common penalty per
+unit left short, larger than any order's shipping, so the wave first ships as many units as the
+stock allows, then at least cost. Orders whose problems carry side constraints (bundles, one
+source per line, minimum values, binding capacities, hold-until-complete) or use ``rank``
+policies keep their per-order plans, and their stock is taken out before the joint model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from oms_sourcing.allocation.allocate import (
+    AllocationResult,
+    SolverConfig,
+    _result,
+    solve_problem,
+)
+from oms_sourcing.allocation.builder import COST_SCALE, SourcingProblem, build_problem
+from oms_sourcing.allocation.exact import solve_exact
+from oms_sourcing.allocation.lookahead import BidPrices
+from oms_sourcing.allocation.problem import AllocationProblem, Plan, SolveStatus, make_plan
+from oms_sourcing.domain import Catalog, Order
+from oms_sourcing.inventory.network import SourceNetwork
+from oms_sourcing.inventory.stock import SkuStock, StockSnapshot
+from oms_sourcing.rules.model import Policy, Ruleset
+from oms_sourcing.rules.select import select
+
+__all__ = ["WaveConfig", "WaveResult", "allocate_wave"]
+
+
+@dataclass(frozen=True, slots=True)
+class WaveConfig:
+    """The joint MIP's backend (an OR-Tools bundled solver, HiGHS by default) and budget: a
+    node limit (a work measure, so results reproduce) and a wall-clock safety stop; and whether
+    to solve the LP relaxation (bound and candidate reduction)."""
+
+    lp: bool = True
+    mip_solver: str = "highs"
+    mip_max_nodes: int = 10_000
+    time_limit_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class WaveResult:
+    """A wave's decisions and how good they are.
+
+    ``results`` are per order, in input order. Money is in the network currency: ``cost`` is
+    the wave's objective without the short penalty, ``per_order_cost`` the same for the per-order
+    pass; ``short_units`` count units left short (by the wave, by the per-order pass).
+    ``bound`` is a lower bound on the full objective (short penalty included, as are
+    ``objective`` and ``per_order_objective``) and ``gap`` is ``(objective - bound) / cost``.
+    """
+
+    results: tuple[AllocationResult, ...]
+    status: str      # "optimal" (bound reached) or "feasible" (a gap remains)
+    improved: bool   # the joint plan beats the per-order pass (else the wave keeps the latter)
+    cost: Decimal
+    per_order_cost: Decimal
+    short_units: int
+    per_order_short_units: int
+    objective: Decimal
+    per_order_objective: Decimal
+    bound: Decimal
+    lp_bound: Decimal | None
+    sum_of_optima: Decimal
+    gap: float
+    joint_orders: int
+    columns: int
+    columns_kept: int
+    seconds: float
+
+
+@dataclass(slots=True)
+class _Entry:
+    order: Order
+    policy: Policy
+    trace: tuple[str, ...]
+    rule: str | None
+    full: SourcingProblem          # against the full stock
+    plan: Plan | None = None       # per-order pass plan of the physical sub-problem (full cols)
+    result: AllocationResult | None = None
+    joint: bool = False
+
+
+def _remaining(snapshot: StockSnapshot, used: Mapping[str, np.ndarray],
+               skus: Sequence[str]) -> StockSnapshot:
+    out: dict[str, SkuStock] = {}
+    for sku in skus:
+        st = snapshot[sku]
+        if sku in used:
+            out[sku] = replace(st, available=st.available - used[sku])
+        else:
+            out[sku] = st
+    return StockSnapshot(snapshot.source_codes, out)
+
+
+def _to_columns(problem: AllocationProblem, sub: AllocationProblem, plan: Plan) -> np.ndarray:
+    """``plan`` of ``sub`` (a problem built later, on fewer columns) as quantities of
+    ``problem``'s columns."""
+    col = {code: j for j, code in enumerate(problem.sources)}
+    x = np.zeros((problem.n_lines, problem.n_sources), dtype=np.int64)
+    rows = {line: i for i, line in enumerate(problem.lines)}
+    for i, line in enumerate(sub.lines):
+        for k in np.flatnonzero(plan.x[i]).tolist():
+            x[rows[line], col[sub.sources[k]]] += int(plan.x[i, k])
+    return x
+
+
+def allocate_wave(
+    orders: Sequence[Order],
+    rules: Ruleset | Policy,
+    network: SourceNetwork,
+    snapshot: StockSnapshot,
+    now: datetime,
+    *,
+    catalog: Catalog | None = None,
+    config: WaveConfig = WaveConfig(),
+    solver: SolverConfig | None = None,
+    bid_prices: BidPrices | None = None,
+) -> WaveResult:
+    """Source ``orders`` jointly against ``snapshot`` (which must hold every SKU of the wave).
+
+    Returns per-order results whose reservations together never exceed the snapshot's stock,
+    and the bound and gap of the joint plan. Nothing is reserved: reserve each result's
+    ``reservations()`` as for :func:`allocate`.
+    """
+    start = time.perf_counter()
+    solver = solver or SolverConfig()
+    entries: list[_Entry] = []
+    for order in orders:
+        if isinstance(rules, Ruleset):
+            sel = select(order, rules, catalog)
+            policy, trace, rule = sel.policy, tuple(str(t) for t in sel.trace), sel.rule_name
+        else:
+            policy, trace, rule = rules, (), None
+        full = build_problem(order, policy, network, snapshot, now, catalog=catalog,
+                             bid_prices=bid_prices)
+        entries.append(_Entry(order, policy, trace, rule, full))
+    rid = rules.id if isinstance(rules, Ruleset) else None
+    rversion = rules.version if isinstance(rules, Ruleset) else None
+
+    # 1. per-order pass
+    used: dict[str, np.ndarray] = {}
+    for e in entries:
+        skus = sorted({line.sku for line in e.order.lines if line.sku in snapshot})
+        now_snap = _remaining(snapshot, used, skus)
+        sp = build_problem(e.order, e.policy, network, now_snap, now, catalog=catalog,
+                           bid_prices=bid_prices)
+        t0 = time.perf_counter()
+        order_plans = solve_problem(sp, solver)
+        ms = (time.perf_counter() - t0) * 1000
+        e.result = _result(sp, order_plans, ms, e.trace, e.rule, rid, rversion, solver)
+        for name, plan in order_plans.items():
+            sub = sp.physical if name == "physical" else sp.virtual
+            assert sub is not None
+            for i in range(sub.n_lines):
+                sku = sub.skus[int(sub.line_sku[i])]
+                for k in np.flatnonzero(plan.x[i]).tolist():
+                    idx = network.index(sub.sources[k])
+                    arr = used.setdefault(sku, np.zeros(len(network.codes), dtype=np.int64))
+                    arr[idx] += int(plan.x[i, k])
+            if name == "physical" and e.full.physical is not None:
+                x_full = _to_columns(e.full.physical, sub, plan)
+                e.plan = make_plan(e.full.physical, x_full,
+                                   e.full.physical.demand - x_full.sum(axis=1),
+                                   status=plan.status, solver=plan.solver)
+        p = e.full.physical
+        e.joint = (p is not None and e.full.virtual is None and not e.full.rejected
+                   and not e.policy.uses_rank and not p.has_side_constraints
+                   and e.plan is not None)
+
+    joint = [e for e in entries if e.joint]
+    penalty = max((int(e.full.physical.short_cost.max()) for e in joint
+                   if e.full.physical is not None), default=1)
+
+    def objective(p: AllocationProblem, x: np.ndarray) -> tuple[int, int]:
+        """(cost without short, short units) of quantities ``x`` of ``p``."""
+        used_cols = x.sum(axis=0) > 0
+        cost = int(p.fixed_cost[used_cols].sum()) + int((p.unit_cost * x).sum())
+        return cost, int((p.demand - x.sum(axis=1)).sum())
+
+    base_cost = base_short = 0
+    for e in joint:
+        assert e.full.physical is not None and e.plan is not None
+        c, s = objective(e.full.physical, np.asarray(e.plan.x))
+        base_cost, base_short = base_cost + c, base_short + s
+    base_obj = base_cost + penalty * base_short
+
+    # 2. sum of per-order optima against the full stock (each order alone)
+    optima = 0
+    for e in joint:
+        p = e.full.physical
+        assert p is not None
+        best = solve_exact(p)
+        plan = best if best is not None else solve_problem(e.full, solver)["physical"]
+        c, s = objective(p, np.asarray(plan.x))
+        # the order's own optimum fills at least as many units as any wave plan gives it
+        optima += c + penalty * s if plan.status is SolveStatus.OPTIMAL else 0
+
+    # stock left for the joint orders: the full stock minus what the other orders use
+    stock0: dict[tuple[str, str], int] = {}
+    for sku in {line.sku for e in joint for line in e.order.lines}:
+        if sku not in snapshot:
+            continue
+        st = snapshot[sku]
+        avail = np.maximum(st.available, 0)
+        for k in np.flatnonzero(avail).tolist():
+            stock0[(network.codes[k], sku)] = int(avail[k])
+    for e in entries:
+        if e.joint or e.result is None:
+            continue
+        for line_id, allocs in e.result.reservations().items():
+            dec = e.full.line_decimals[line_id]
+            for source, sku, qty in allocs:
+                if (source, sku) in stock0:
+                    stock0[(source, sku)] -= int(qty.scaleb(dec))
+
+    model = _JointModel(joint, stock0, penalty)
+    lp_bound: int | None = None
+    if config.lp and joint:
+        lp_bound = model.solve_lp(base_obj)
+    joint_x: list[np.ndarray] | None = None
+    cp_bound = 0
+    if joint:
+        joint_x, cp_bound = model.solve_mip(
+            [np.asarray(e.plan.x) for e in joint if e.plan is not None], config)
+    wave_cost, wave_short = base_cost, base_short
+    if joint_x is not None:
+        cost = short = 0
+        for e, x in zip(joint, joint_x, strict=True):
+            assert e.full.physical is not None
+            c, s = objective(e.full.physical, x)
+            cost, short = cost + c, short + s
+        if cost + penalty * short < base_obj:
+            wave_cost, wave_short = cost, short
+        else:
+            joint_x = None
+
+    results: list[AllocationResult] = []
+    j = 0
+    for e in entries:
+        assert e.result is not None
+        if e.joint and joint_x is not None:
+            p = e.full.physical
+            assert p is not None
+            x = joint_x[j]
+            j += 1
+            plan = make_plan(p, x, p.demand - x.sum(axis=1),
+                             status=SolveStatus.FEASIBLE, solver="wave")
+            results.append(_result(e.full, {"physical": plan}, 0.0, e.trace, e.rule, rid,
+                                   rversion, solver))
+        else:
+            j += int(e.joint)
+            results.append(e.result)
+    # plans that use a column reduced-cost fixing dropped cost at least the per-order plan
+    bound = max(lp_bound or 0, optima, min(cp_bound, base_obj))
+    wave_obj = wave_cost + penalty * wave_short
+    bound = min(bound, wave_obj)
+    gap = (wave_obj - bound) / wave_cost if wave_cost else 0.0
+    status = "optimal" if wave_obj <= bound else "feasible"
+
+    def money(v: int) -> Decimal:
+        return Decimal(v) / COST_SCALE
+
+    return WaveResult(
+        results=tuple(results), status=status, improved=joint_x is not None,
+        cost=money(wave_cost),
+        per_order_cost=money(base_cost), short_units=wave_short,
+        per_order_short_units=base_short, objective=money(wave_obj),
+        per_order_objective=money(base_obj), bound=money(bound),
+        lp_bound=None if lp_bound is None else money(lp_bound), sum_of_optima=money(optima),
+        gap=gap, joint_orders=len(joint), columns=model.columns, columns_kept=model.kept,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _int_bound(value: float) -> int:
+    """A float lower bound of an integer objective as an integer: rounded up (every plan's
+    objective is a whole number), after allowing for the solver's float error."""
+    return int(np.ceil(value - 1e-9 * abs(value) - 1e-6))
+
+
+class _JointModel:
+    """The wave's joint model over the orders' problem columns."""
+
+    def __init__(self, entries: list[_Entry], stock: dict[tuple[str, str], int],
+                 penalty: int) -> None:
+        self.entries = entries
+        self.stock = stock
+        self.penalty = penalty
+        self.problems = [e.full.physical for e in entries if e.full.physical is not None]
+        self.columns = sum(p.n_sources for p in self.problems)
+        # (order, column) pairs dropped by reduced-cost fixing
+        self.dropped: set[tuple[int, int]] = set()
+        self.kept = self.columns
+
+    def _cap(self, p: AllocationProblem, i: int, k: int) -> int:
+        sku = p.skus[int(p.line_sku[i])]
+        return min(int(p.demand[i]), self.stock.get((p.sources[k], sku), 0))
+
+    def _build(self, integer: bool, hints: list[np.ndarray] | None = None) -> tuple[
+        Any, dict[tuple[int, int], Any], dict[tuple[int, int, int], Any]
+    ]:
+        """The joint model (continuous for the LP relaxation, integer for the MIP)."""
+        from ortools.linear_solver.python import model_builder as mb
+
+        m = mb.Model()  # type: ignore[no-untyped-call]
+        ys: dict[tuple[int, int], Any] = {}
+        xs: dict[tuple[int, int, int], Any] = {}
+        use: dict[tuple[str, str], list[Any]] = {}
+        obj_vars: list[Any] = []
+        obj_coef: list[float] = []
+        for o, p in enumerate(self.problems):
+            hint = hints[o] if hints is not None else None
+            for k in range(p.n_sources):
+                if integer and (o, k) in self.dropped and (hint is None or not hint[:, k].any()):
+                    continue
+                y = m.new_var(0.0, 1.0, integer, f"y{o}_{k}")
+                ys[o, k] = y
+                obj_vars.append(y)
+                obj_coef.append(float(p.fixed_cost[k]))
+                if hint is not None:
+                    m.add_hint(y, float(hint[:, k].any()))
+            for i in range(p.n_lines):
+                fill = []
+                for k in range(p.n_sources):
+                    cap = self._cap(p, i, k)
+                    if (o, k) not in ys or not p.allowed[i, k] or cap <= 0:
+                        continue
+                    x = m.new_var(0.0, float(cap), integer, f"x{o}_{i}_{k}")
+                    xs[o, i, k] = x
+                    m.add(x <= cap * ys[o, k])
+                    fill.append(x)
+                    obj_vars.append(x)
+                    obj_coef.append(float(p.unit_cost[i, k]))
+                    use.setdefault((p.sources[k], p.skus[int(p.line_sku[i])]), []).append(x)
+                    if hint is not None:
+                        m.add_hint(x, float(hint[i, k]))
+                short = m.new_var(0.0, float(p.demand[i]), integer, f"s{o}_{i}")
+                obj_vars.append(short)
+                obj_coef.append(float(self.penalty))
+                if hint is not None:
+                    m.add_hint(short, float(int(p.demand[i]) - int(hint[i].sum())))
+                m.add(mb.LinearExpr.sum([*fill, short]) == float(p.demand[i]))
+            if p.max_shipments is not None:
+                m.add(mb.LinearExpr.sum([ys[o, k] for k in range(p.n_sources)
+                                         if (o, k) in ys]) <= float(p.max_shipments))
+        for key, vs in use.items():
+            m.add(mb.LinearExpr.sum(vs) <= float(self.stock.get(key, 0)))
+        m.minimize(mb.LinearExpr.weighted_sum(obj_vars, obj_coef))
+        return m, ys, xs
+
+    def solve_lp(self, upper: int) -> int | None:
+        """The LP relaxation's optimum (a bound) and reduced-cost fixing against ``upper``."""
+        from ortools.linear_solver.python import model_builder as mb
+
+        m, ys, _ = self._build(integer=False)
+        lp = mb.Solver("glop")
+        lp.enable_output(False)
+        if lp.solve(m) != mb.SolveStatus.OPTIMAL:
+            return None
+        value = float(lp.objective_value)
+        bound = _int_bound(value)
+        slack = upper - value
+        for (o, k), y in ys.items():
+            if lp.value(y) <= 1e-9 and float(lp.reduced_cost(y)) > slack + 1e-6 * abs(upper):
+                self.dropped.add((o, k))
+        self.kept = self.columns - len(self.dropped)
+        return max(bound, 0)
+
+    def solve_mip(self, hints: list[np.ndarray], config: WaveConfig
+                  ) -> tuple[list[np.ndarray] | None, int]:
+        """The joint MIP within the budget: quantities per order (``None``: no plan found)
+        and the solver's bound."""
+        from ortools.linear_solver.python import model_builder as mb
+
+        # OR-Tools 9.15 crashes when HiGHS is given hints: the per-order plan is the fallback
+        # instead (a joint plan is used only when it is better)
+        m, _, xs = self._build(integer=True, hints=None if config.mip_solver == "highs"
+                               else hints)
+        mip = mb.Solver(config.mip_solver)
+        mip.enable_output(False)
+        if config.mip_solver == "highs":
+            mip.set_solver_specific_parameters(
+                f"output_flag=false\nmip_max_nodes={config.mip_max_nodes}")
+        mip.set_time_limit_in_seconds(config.time_limit_s)
+        status = mip.solve(m)
+        if status not in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE):
+            return None, 0
+        plans = []
+        for o, p in enumerate(self.problems):
+            qty = np.zeros((p.n_lines, p.n_sources), dtype=np.int64)
+            for (oo, i, k), var in xs.items():
+                if oo == o:
+                    qty[i, k] = round(mip.value(var))
+            plans.append(qty)
+        bound = _int_bound(float(mip.best_objective_bound))
+        return plans, bound
