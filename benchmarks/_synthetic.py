@@ -87,8 +87,9 @@ def _dec(value: float, places: int) -> Decimal:
     return Decimal(str(round(float(value), places)))
 
 
-def make_world(n_sources: int, n_skus: int, seed: int) -> World:
-    """A network of ``n_sources`` sources, a catalog of ``n_skus`` SKUs and their stock.
+def make_world(n_sources: int, n_skus: int, seed: int, max_qty: int = 50) -> World:
+    """A network of ``n_sources`` sources, a catalog of ``n_skus`` SKUs and their stock
+    (0..``max_qty`` units where stocked; a small ``max_qty`` makes stock scarce).
 
     Unpacks as ``(network, catalog, ledger)``; ``world.skus`` lists the SKU codes.
     """
@@ -133,7 +134,7 @@ def make_world(n_sources: int, n_skus: int, seed: int) -> World:
     catalog = Catalog(SkuInfo(sku=Sku(s)) for s in skus)
 
     stocked = rng.random((n_skus, n_sources)) < 0.2
-    qty = rng.integers(0, 51, size=(n_skus, n_sources))
+    qty = rng.integers(0, max_qty + 1, size=(n_skus, n_sources))
     codes = network.codes
     at = _CREATED.replace(hour=0)
     rows, cols = np.nonzero(stocked)

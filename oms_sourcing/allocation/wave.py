@@ -6,14 +6,18 @@ needed more. :func:`allocate_wave` sources a wave together:
 1. **Per-order pass** — every order sourced in turn against the stock the earlier ones left, as
    live sourcing would (the baseline, and the joint model's warm start: the wave result is never
    worse than it).
-2. **Bounds** — the sum of per-order optima against the full stock (each order alone), and the
-   LP relaxation of the joint model (GLOP), whichever is higher.
+2. **Bounds** — the sum of per-order optima against the full stock (each order alone), the LP
+   relaxation of the joint model (GLOP), and a Lagrangian bound (step 4), whichever is highest.
 3. **Candidate reduction by reduced cost** — a shipment ``y[order, source]`` whose LP reduced
    cost lifts the LP bound to the per-order plan's cost or above cannot be in any better plan
    and is dropped, with its quantities; every source that can still improve is kept.
-4. **Joint model** — a MIP over the remaining columns (HiGHS, bundled with OR-Tools), with a
-   node limit as its budget, reporting its own bound; its plan replaces the per-order one only
-   if it is better.
+4. **Price-directed pass and Lagrangian bound** — the LP's stock duals price every unit; the
+   orders sourced one by one with those prices give a second plan, and each order solved alone
+   with them gives a bound at least as good as the LP's (Lagrangian relaxation of the shared
+   stock).
+5. **Joint model** — a MIP over the remaining columns (SCIP, bundled with OR-Tools; HiGHS as an
+   option), warm-started with the per-order plan, with a node limit and a wall-clock stop as
+   its budget, reporting its own bound. The best of the three plans is kept.
 
 The objective is each order's own (shipping cost terms of its policy) plus a common penalty per
 unit left short, larger than any order's shipping, so the wave first ships as many units as the
@@ -54,13 +58,15 @@ __all__ = ["WaveConfig", "WaveResult", "allocate_wave"]
 
 @dataclass(frozen=True, slots=True)
 class WaveConfig:
-    """The joint MIP's backend (an OR-Tools bundled solver, HiGHS by default) and budget: a
-    node limit (a work measure, so results reproduce) and a wall-clock safety stop; and whether
-    to solve the LP relaxation (bound and candidate reduction)."""
+    """The joint MIP's backend (an OR-Tools bundled solver: ``scip`` by default, or ``highs``)
+    and budget: a node limit (a work measure, so results reproduce when it binds first) and a
+    wall-clock stop; and whether to solve the LP relaxation (bound, prices, reduced-cost
+    fixing) and the MIP at all."""
 
     lp: bool = True
-    mip_solver: str = "highs"
-    mip_max_nodes: int = 10_000
+    mip: bool = True
+    mip_solver: str = "scip"
+    mip_max_nodes: int = 100_000
     time_limit_s: float = 60.0
 
 
@@ -243,22 +249,27 @@ def allocate_wave(
     lp_bound: int | None = None
     if config.lp and joint:
         lp_bound = model.solve_lp(base_obj)
-    joint_x: list[np.ndarray] | None = None
+    lagrangian = 0
+    candidates: list[list[np.ndarray]] = []
+    if lp_bound is not None and model.prices:
+        lagrangian = model.lagrangian_bound()
+        candidates.append(model.price_directed())
     cp_bound = 0
-    if joint:
-        joint_x, cp_bound = model.solve_mip(
+    if joint and config.mip:
+        mip_x, cp_bound = model.solve_mip(
             [np.asarray(e.plan.x) for e in joint if e.plan is not None], config)
+        if mip_x is not None:
+            candidates.append(mip_x)
+    joint_x: list[np.ndarray] | None = None
     wave_cost, wave_short = base_cost, base_short
-    if joint_x is not None:
+    for xs in candidates:
         cost = short = 0
-        for e, x in zip(joint, joint_x, strict=True):
+        for e, x in zip(joint, xs, strict=True):
             assert e.full.physical is not None
             c, s = objective(e.full.physical, x)
             cost, short = cost + c, short + s
-        if cost + penalty * short < base_obj:
-            wave_cost, wave_short = cost, short
-        else:
-            joint_x = None
+        if cost + penalty * short < wave_cost + penalty * wave_short:
+            joint_x, wave_cost, wave_short = xs, cost, short
 
     results: list[AllocationResult] = []
     j = 0
@@ -277,7 +288,7 @@ def allocate_wave(
             j += int(e.joint)
             results.append(e.result)
     # plans that use a column reduced-cost fixing dropped cost at least the per-order plan
-    bound = max(lp_bound or 0, optima, min(cp_bound, base_obj))
+    bound = max(lp_bound or 0, optima, lagrangian, min(cp_bound, base_obj))
     wave_obj = wave_cost + penalty * wave_short
     bound = min(bound, wave_obj)
     gap = (wave_obj - bound) / wave_cost if wave_cost else 0.0
@@ -317,6 +328,9 @@ class _JointModel:
         # (order, column) pairs dropped by reduced-cost fixing
         self.dropped: set[tuple[int, int]] = set()
         self.kept = self.columns
+        self.rows: dict[tuple[str, str], Any] = {}
+        # (source, SKU) -> the LP's price of one more unit there (objective units, rounded down)
+        self.prices: dict[tuple[str, str], int] = {}
 
     def _cap(self, p: AllocationProblem, i: int, k: int) -> int:
         sku = p.skus[int(p.line_sku[i])]
@@ -325,7 +339,8 @@ class _JointModel:
     def _build(self, integer: bool, hints: list[np.ndarray] | None = None) -> tuple[
         Any, dict[tuple[int, int], Any], dict[tuple[int, int, int], Any]
     ]:
-        """The joint model (continuous for the LP relaxation, integer for the MIP)."""
+        """The joint model (continuous for the LP relaxation, integer for the MIP); its
+        objective is in currency units (solvers handle those better than millionths)."""
         from ortools.linear_solver.python import model_builder as mb
 
         m = mb.Model()  # type: ignore[no-untyped-call]
@@ -342,7 +357,7 @@ class _JointModel:
                 y = m.new_var(0.0, 1.0, integer, f"y{o}_{k}")
                 ys[o, k] = y
                 obj_vars.append(y)
-                obj_coef.append(float(p.fixed_cost[k]))
+                obj_coef.append(float(p.fixed_cost[k]) / COST_SCALE)
                 if hint is not None:
                     m.add_hint(y, float(hint[:, k].any()))
             for i in range(p.n_lines):
@@ -356,21 +371,21 @@ class _JointModel:
                     m.add(x <= cap * ys[o, k])
                     fill.append(x)
                     obj_vars.append(x)
-                    obj_coef.append(float(p.unit_cost[i, k]))
+                    obj_coef.append(float(p.unit_cost[i, k]) / COST_SCALE)
                     use.setdefault((p.sources[k], p.skus[int(p.line_sku[i])]), []).append(x)
                     if hint is not None:
                         m.add_hint(x, float(hint[i, k]))
                 short = m.new_var(0.0, float(p.demand[i]), integer, f"s{o}_{i}")
                 obj_vars.append(short)
-                obj_coef.append(float(self.penalty))
+                obj_coef.append(float(self.penalty) / COST_SCALE)
                 if hint is not None:
                     m.add_hint(short, float(int(p.demand[i]) - int(hint[i].sum())))
                 m.add(mb.LinearExpr.sum([*fill, short]) == float(p.demand[i]))
             if p.max_shipments is not None:
                 m.add(mb.LinearExpr.sum([ys[o, k] for k in range(p.n_sources)
                                          if (o, k) in ys]) <= float(p.max_shipments))
-        for key, vs in use.items():
-            m.add(mb.LinearExpr.sum(vs) <= float(self.stock.get(key, 0)))
+        self.rows = {key: m.add(mb.LinearExpr.sum(vs) <= float(self.stock.get(key, 0)))
+                     for key, vs in use.items()}
         m.minimize(mb.LinearExpr.weighted_sum(obj_vars, obj_coef))
         return m, ys, xs
 
@@ -383,14 +398,70 @@ class _JointModel:
         lp.enable_output(False)
         if lp.solve(m) != mb.SolveStatus.OPTIMAL:
             return None
-        value = float(lp.objective_value)
+        value = float(lp.objective_value) * COST_SCALE
         bound = _int_bound(value)
         slack = upper - value
         for (o, k), y in ys.items():
-            if lp.value(y) <= 1e-9 and float(lp.reduced_cost(y)) > slack + 1e-6 * abs(upper):
+            rc = float(lp.reduced_cost(y)) * COST_SCALE
+            if lp.value(y) <= 1e-9 and rc > slack + 1e-6 * abs(upper):
                 self.dropped.add((o, k))
         self.kept = self.columns - len(self.dropped)
+        for key, row in self.rows.items():
+            price = int(np.floor(-float(lp.dual_value(row)) * COST_SCALE))
+            if price > 0:
+                self.prices[key] = price
         return max(bound, 0)
+
+    def priced(self, p: AllocationProblem, stock: Mapping[tuple[str, str], int] | None
+               ) -> AllocationProblem:
+        """An order's problem with every unit charged its LP price, the common short penalty,
+        and (if given) the stock left."""
+        extra = np.zeros_like(p.unit_cost)
+        for i in range(p.n_lines):
+            sku = p.skus[int(p.line_sku[i])]
+            for k in range(p.n_sources):
+                extra[i, k] = self.prices.get((p.sources[k], sku), 0)
+        kw: dict[str, Any] = {}
+        if stock is not None:
+            kw["stock"] = np.array([[stock.get((p.sources[k], p.skus[u]), 0)
+                                     for k in range(p.n_sources)] for u in range(len(p.skus))],
+                                   dtype=np.int64).reshape(p.stock.shape)
+        return replace(p, unit_cost=p.unit_cost + extra,
+                       short_cost=np.full(p.n_lines, self.penalty, dtype=np.int64), **kw)
+
+    def lagrangian_bound(self) -> int:
+        """``Σ_o min_o(cost + prices) − Σ prices × stock``: with the shared stock constraints
+        priced instead of enforced, each order alone is solved exactly; a valid lower bound for
+        any prices >= 0, usually tighter than the LP's (each order's plan is integral)."""
+        from oms_sourcing.allocation.cpsat import solve_cpsat
+
+        total = -sum(price * self.stock.get(key, 0) for key, price in self.prices.items())
+        for p in self.problems:
+            q = self.priced(p, None)
+            plan = solve_exact(q)
+            # CP-SAT's bound is a valid lower bound even when it stops short of optimal
+            total += plan.objective if plan is not None else solve_cpsat(q).bound
+        return total
+
+    def price_directed(self) -> list[np.ndarray]:
+        """Orders sourced one by one against the stock left, each unit charged its LP price:
+        a per-order pass that leaves stock where the LP says it is worth most."""
+        from oms_sourcing.allocation.cpsat import solve_cpsat
+
+        stock = dict(self.stock)
+        plans = []
+        for p in self.problems:
+            q = self.priced(p, stock)
+            plan = solve_exact(q)
+            if plan is None:
+                plan = solve_cpsat(q)
+            x = np.asarray(plan.x)
+            for i in range(p.n_lines):
+                sku = p.skus[int(p.line_sku[i])]
+                for k in np.flatnonzero(x[i]).tolist():
+                    stock[(p.sources[k], sku)] -= int(x[i, k])
+            plans.append(x)
+        return plans
 
     def solve_mip(self, hints: list[np.ndarray], config: WaveConfig
                   ) -> tuple[list[np.ndarray] | None, int]:
@@ -398,8 +469,8 @@ class _JointModel:
         and the solver's bound."""
         from ortools.linear_solver.python import model_builder as mb
 
-        # OR-Tools 9.15 crashes when HiGHS is given hints: the per-order plan is the fallback
-        # instead (a joint plan is used only when it is better)
+        # OR-Tools 9.15 crashes when HiGHS is given hints (SCIP takes them): the per-order
+        # plan stays the fallback either way (a joint plan is used only when it is better)
         m, _, xs = self._build(integer=True, hints=None if config.mip_solver == "highs"
                                else hints)
         mip = mb.Solver(config.mip_solver)
@@ -407,6 +478,8 @@ class _JointModel:
         if config.mip_solver == "highs":
             mip.set_solver_specific_parameters(
                 f"output_flag=false\nmip_max_nodes={config.mip_max_nodes}")
+        elif config.mip_solver == "scip":
+            mip.set_solver_specific_parameters(f"limits/nodes = {config.mip_max_nodes}")
         mip.set_time_limit_in_seconds(config.time_limit_s)
         status = mip.solve(m)
         if status not in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE):
@@ -418,5 +491,5 @@ class _JointModel:
                 if oo == o:
                     qty[i, k] = round(mip.value(var))
             plans.append(qty)
-        bound = _int_bound(float(mip.best_objective_bound))
+        bound = _int_bound(float(mip.best_objective_bound) * COST_SCALE)
         return plans, bound
