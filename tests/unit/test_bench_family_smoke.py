@@ -68,3 +68,12 @@ def test_the_benchmark_runs_every_policy_at_a_tiny_size() -> None:
     info = bench.run_family("warmup", instances=1, sequences=1, horizon=200)
     for name in ("myopic", "per-order optimal", "bid-price"):
         assert 0.5 < info[f"{name} / DLP"] < 3, info
+
+
+def test_the_wave_benchmark_runs_at_a_tiny_size() -> None:
+    bench = load("bench_wave")
+    result = bench.run_wave(30, 8, skus=10, max_qty=2, time_limit=5, nodes=200)
+    info = bench.summary(result)
+    assert info["cost"] <= info["per_order_cost"] or info["short_units"] < info[
+        "per_order_short_units"]
+    assert info["gap_pct"] <= info["per_order_gap_pct"]
