@@ -77,3 +77,11 @@ def test_the_wave_benchmark_runs_at_a_tiny_size() -> None:
     assert info["cost"] <= info["per_order_cost"] or info["short_units"] < info[
         "per_order_short_units"]
     assert info["gap_pct"] <= info["per_order_gap_pct"]
+
+
+def test_the_workload_benchmarks_run_at_a_tiny_size() -> None:
+    bench = load("bench_workloads")
+    info = bench.replay(30)
+    assert sum(info["statuses"].values()) == 30
+    stress = bench.stress(20, 50, 10)
+    assert stress["orders"] == 10 and stress["p99_ms"] > 0
