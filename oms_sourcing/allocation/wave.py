@@ -17,7 +17,9 @@ needed more. :func:`allocate_wave` sources a wave together:
    stock).
 5. **Joint model** — a MIP over the remaining columns (SCIP, bundled with OR-Tools; HiGHS as an
    option), warm-started with the per-order plan, with a node limit and a wall-clock stop as
-   its budget, reporting its own bound. The best of the three plans is kept.
+   its budget, reporting its own bound.
+6. **Local search** — each order in turn gives its stock back and re-takes its best plan
+   against what the others leave, for a few rounds, from every plan found; the best is kept.
 
 The objective is each order's own (shipping cost terms of its policy) plus a common penalty per
 unit left short, larger than any order's shipping, so the wave first ships as many units as the
@@ -65,6 +67,7 @@ class WaveConfig:
 
     lp: bool = True
     mip: bool = True
+    local_search_rounds: int = 3
     mip_solver: str = "scip"
     mip_max_nodes: int = 100_000
     time_limit_s: float = 60.0
@@ -260,6 +263,11 @@ def allocate_wave(
             [np.asarray(e.plan.x) for e in joint if e.plan is not None], config)
         if mip_x is not None:
             candidates.append(mip_x)
+    if joint and config.local_search_rounds:
+        start_x = [np.asarray(e.plan.x) for e in joint if e.plan is not None]
+        candidates.append(model.improve(start_x, config.local_search_rounds))
+        for xs in list(candidates[:-1]):
+            candidates.append(model.improve(xs, config.local_search_rounds))
     joint_x: list[np.ndarray] | None = None
     wave_cost, wave_short = base_cost, base_short
     for xs in candidates:
@@ -307,6 +315,12 @@ def allocate_wave(
         gap=gap, joint_orders=len(joint), columns=model.columns, columns_kept=model.kept,
         seconds=time.perf_counter() - start,
     )
+
+
+def _objective(p: AllocationProblem, x: np.ndarray) -> int:
+    used = x.sum(axis=0) > 0
+    return int(p.fixed_cost[used].sum() + (p.unit_cost * x).sum()
+               + (p.short_cost * (p.demand - x.sum(axis=1))).sum())
 
 
 def _int_bound(value: float) -> int:
@@ -412,12 +426,12 @@ class _JointModel:
                 self.prices[key] = price
         return max(bound, 0)
 
-    def priced(self, p: AllocationProblem, stock: Mapping[tuple[str, str], int] | None
-               ) -> AllocationProblem:
-        """An order's problem with every unit charged its LP price, the common short penalty,
-        and (if given) the stock left."""
+    def priced(self, p: AllocationProblem, stock: Mapping[tuple[str, str], int] | None,
+               prices: bool = True) -> AllocationProblem:
+        """An order's problem with every unit charged its LP price (unless ``prices`` is
+        False), the common short penalty, and (if given) the stock left."""
         extra = np.zeros_like(p.unit_cost)
-        for i in range(p.n_lines):
+        for i in range(p.n_lines if prices else 0):
             sku = p.skus[int(p.line_sku[i])]
             for k in range(p.n_sources):
                 extra[i, k] = self.prices.get((p.sources[k], sku), 0)
@@ -442,6 +456,38 @@ class _JointModel:
             # CP-SAT's bound is a valid lower bound even when it stops short of optimal
             total += plan.objective if plan is not None else solve_cpsat(q).bound
         return total
+
+    def improve(self, plans: list[np.ndarray], rounds: int) -> list[np.ndarray]:
+        """Local search: each order in turn gives its stock back and takes the best plan for
+        itself against what the others leave, while the wave's objective falls (never rises:
+        the order's own plan is always still available)."""
+        from oms_sourcing.allocation.cpsat import solve_cpsat
+
+        plans = [x.copy() for x in plans]
+        left = dict(self.stock)
+        for p, x in zip(self.problems, plans, strict=True):
+            for i, k in zip(*np.nonzero(x), strict=True):
+                left[(p.sources[k], p.skus[int(p.line_sku[i])])] -= int(x[i, k])
+        for _ in range(rounds):
+            changed = False
+            for o, p in enumerate(self.problems):
+                x = plans[o]
+                mine = [((p.sources[k], p.skus[int(p.line_sku[i])]), int(x[i, k]))
+                        for i, k in zip(*np.nonzero(x), strict=True)]
+                for key, q in mine:
+                    left[key] += q
+                problem = self.priced(p, left, prices=False)
+                plan = solve_exact(problem) or solve_cpsat(problem)
+                now = _objective(problem, x)
+                if plan.objective < now:
+                    x = np.asarray(plan.x).copy()
+                    plans[o] = x
+                    changed = True
+                for i, k in zip(*np.nonzero(x), strict=True):
+                    left[(p.sources[k], p.skus[int(p.line_sku[i])])] -= int(x[i, k])
+            if not changed:
+                break
+        return plans
 
     def price_directed(self) -> list[np.ndarray]:
         """Orders sourced one by one against the stock left, each unit charged its LP price:
