@@ -326,7 +326,9 @@ BID_PRICE = Policy(objective=Objective(shipping_cost=Decimal(1), stock_value=Dec
 
 def dlp(instance: Instance) -> DlpResult:
     """The DLP of the whole horizon against the starting stock (the lower bound, and the bid
-    prices of the look-ahead policy)."""
+    prices of the look-ahead policy): simplex (GLOP, exact) for the warm-up network, PDLP
+    (first-order, relative tolerance 1e-4) for the large one, where the LP has ~400,000 rows."""
     stock = {key: float(q) for key, q in instance.stock.items()}
+    solver = "glop" if instance.spec.items <= 20 else "pdlp"
     return solve_dlp(instance.demand_classes(), instance.network, stock,
-                     unfilled=instance.unfilled)
+                     unfilled=instance.unfilled, solver=solver)

@@ -121,6 +121,7 @@ def solve_dlp(
     time_limit_s: float | None = None,
     solver: str = "glop",
     with_prices: bool = True,
+    tolerance: float = 1e-4,
 ) -> DlpResult:
     """Solve the deterministic LP of ``classes`` against ``stock``.
 
@@ -136,6 +137,8 @@ def solve_dlp(
             (fast simplex; OR-Tools 9.15's model_builder returns row activities instead of
             its duals, so it gives the bound only and ``with_prices`` must be False).
         with_prices: read the bid prices (duals); False gives the bound only.
+        tolerance: PDLP's relative optimality tolerance (its value is then within that of the
+            optimum, so the bound is approximate to it); the simplex solvers are exact.
 
     Returns:
         The optimum, its status and the bid prices (``-dual`` of each stock constraint).
@@ -216,6 +219,11 @@ def solve_dlp(
     lp.enable_output(False)
     if solver == "highs":
         lp.set_solver_specific_parameters("output_flag=false")
+    elif solver == "pdlp":
+        lp.set_solver_specific_parameters(
+            "termination_criteria { simple_optimality_criteria { "
+            f"eps_optimal_absolute: {tolerance} eps_optimal_relative: {tolerance} }} }} "
+            "num_threads: 1")
     if time_limit_s is not None:
         lp.set_time_limit_in_seconds(time_limit_s)
     status = lp.solve(model)

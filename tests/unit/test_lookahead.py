@@ -108,3 +108,22 @@ def test_a_high_bid_price_keeps_the_unit_for_the_customers_who_need_it_more() ->
                     bid_prices=BidPrices.of({("WH-HAM", "MUG"): D("0.5")}))
     assert kept.shipments[0].source == "WH-HAM"           # 4 + 0.5 < 5
     assert kept.breakdown == {"shipping_cost": D(4), "stock_value": D("0.5")}
+
+
+def test_pdlp_finds_the_same_bound_and_prices_to_its_tolerance() -> None:
+    classes = [DemandClass(("MUG",), HAMBURG, 10.0), DemandClass(("MUG",), MUNICH, 10.0)]
+    stock = {("WH-HAM", "MUG"): 10.0, ("WH-MUC", "MUG"): 5.0}
+    result = solve_dlp(classes, NETWORK, stock, unfilled=UNFILLED, solver="pdlp",
+                       tolerance=1e-7)
+    assert result.value == pytest.approx(210.0, rel=1e-5)
+    assert float(result.bid_prices.price("WH-MUC", "MUG")) == pytest.approx(26, rel=1e-4)
+
+
+def test_highs_gives_the_bound_but_refuses_to_price() -> None:
+    classes = [DemandClass(("MUG",), HAMBURG, 10.0)]
+    stock = {("WH-HAM", "MUG"): 10.0}
+    with pytest.raises(InputError, match="HiGHS duals"):
+        solve_dlp(classes, NETWORK, stock, unfilled=UNFILLED, solver="highs")
+    result = solve_dlp(classes, NETWORK, stock, unfilled=UNFILLED, solver="highs",
+                       with_prices=False)
+    assert result.value == pytest.approx(40.0)
