@@ -612,6 +612,7 @@ class _Builder:
                 all_or_nothing = True
         else:
             max_shipments = None
+        single = np.full(n_l, split.one_source_per_line and not virtual, dtype=np.bool_)
         min_value = 0
         unit_value = np.zeros(n_l, dtype=np.int64)
         if split.min_shipment_value and not virtual:
@@ -650,6 +651,7 @@ class _Builder:
             unit_cost=_owned(unit),
             short_cost=_owned(short),
             unit_value=_owned(unit_value),
+            single_source=_owned(single),
             bundles=tuple(bundles),
             whole_groups=tuple(whole),
             max_shipments=max_shipments,

@@ -571,7 +571,8 @@ class _Compiler:
                 code="split-contradiction",
             )
         return SplitPolicy(
-            mode=mode, max_shipments=m.max_shipments, min_shipment_value=m.min_shipment_value
+            mode=mode, max_shipments=m.max_shipments, min_shipment_value=m.min_shipment_value,
+            one_source_per_line=m.one_source_per_line,
         )
 
     def bundles(self, m: BundlesModel, loc: Loc) -> BundlePolicy:

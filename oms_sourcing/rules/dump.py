@@ -106,6 +106,8 @@ def _split(policy: SplitPolicy) -> dict[str, Any]:
         out["max_shipments"] = policy.max_shipments
     if policy.min_shipment_value is not None:
         out["min_shipment_value"] = _num(policy.min_shipment_value)
+    if policy.one_source_per_line:
+        out["one_source_per_line"] = True
     return out
 
 

@@ -220,11 +220,13 @@ class StockPolicy:
 @dataclass(frozen=True, slots=True)
 class SplitPolicy:
     """How the order may split; see :class:`SplitMode`. ``max_shipments`` caps the number of
-    shipments (sources); ``min_shipment_value`` refuses shipments worth less (order currency)."""
+    shipments (sources); ``min_shipment_value`` refuses shipments worth less (order currency);
+    ``one_source_per_line``: each line ships from a single source (lines may still differ)."""
 
     mode: SplitMode = SplitMode.ALLOW
     max_shipments: int | None = None
     min_shipment_value: Decimal | None = None
+    one_source_per_line: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -343,6 +343,11 @@ class SplitModel(BaseModel):
     min_shipment_value: Amount | None = Field(
         None, description="No shipment worth less than this (order currency)."
     )
+    one_source_per_line: bool = Field(
+        False, description="Each line ships whole from one source (a line is never split "
+                           "across sources; different lines may still ship from different "
+                           "sources). What no single source holds follows `backorder`.",
+    )
 
 
 class BundlesModel(BaseModel):

@@ -141,6 +141,8 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
             split["max_shipments"] = 1 if mode == "ship_complete" else draw(st.integers(1, 5))
         if draw(st.booleans()):
             split["min_shipment_value"] = draw(amounts)
+        if draw(st.booleans()):
+            split["one_source_per_line"] = True
         out["split"] = split
     if draw(st.booleans()):
         bundle_mode = draw(st.sampled_from(["together", "simultaneous", "separate"]))

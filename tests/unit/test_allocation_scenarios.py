@@ -295,6 +295,19 @@ def test_a_line_splits_across_two_sources_when_no_single_one_has_enough(
     assert result.objective == D("4.00") + D("0.50") + D("6.00") + D("0.90")
 
 
+def test_one_source_per_line_ships_each_line_whole_from_one_source() -> None:
+    o = order(line("1", "MUG", 4), line("2", "PAN", 1))
+    stock = {("WH-NORTH", "MUG"): 2, ("WH-SOUTH", "MUG"): 2, ("STORE-MALL", "MUG"): 4,
+             ("WH-NORTH", "PAN"): 1}
+    split = sourced(o, stock)
+    assert len({src for (src, ln) in shipped(split) if ln == "1"}) == 2   # MUG splits
+    policy = Policy(objective=Objective(shipping_cost=D(1)),
+                    split=SplitPolicy(one_source_per_line=True))
+    whole = sourced(o, stock, policy)
+    assert shipped(whole) == {("STORE-MALL", "1"): D(4), ("WH-NORTH", "2"): D(1)}
+    assert whole.solver == "cp-sat"
+
+
 @SOLVERS
 def test_one_shipment_at_most_ships_what_one_source_has_and_holds_the_rest(
     config: SolverConfig,
