@@ -284,7 +284,7 @@ class _Search:
                 if here <= self.floor:
                     self.exhausted = self.done = True
                     return
-            if len(self.chosen) >= self.limit or self._dp_step():
+            if len(self.chosen) >= self.limit or self._dp_step(self.dp):
                 return
             self._prepare_generic()
         comms, chosen_flag, admit = self.comms, self.chosen_flag, self.admit_all
@@ -336,16 +336,15 @@ class _Search:
         else:
             self._improve(relax)
 
-    def _dp_step(self) -> bool:
+    def _dp_step(self, dp: _SubsetDP) -> bool:
         """Bound the node by the subset DP and, where it helps, branch here; True when the
         node is settled (pruned, solved or branched)."""
-        assert self.dp is not None
         m = self.m
         chosen = np.array(self.chosen_flag, dtype=np.bool_)
         ruled = np.array(self.ruled_out, dtype=np.bool_)
         partial = [(u, k) for k in self.chosen for u in np.flatnonzero(
             m.offers[:, k] & (m.stock[:, k] < m.demand)).tolist()]
-        bound, steps, left = self.dp.node(m, ruled, chosen, partial)
+        bound, steps, left = dp.node(m, ruled, chosen, partial)
         bound += self.fixed_sum
         if bound >= self.best:
             return True

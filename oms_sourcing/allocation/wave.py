@@ -103,16 +103,23 @@ class WaveResult:
     seconds: float
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Entry:
     order: Order
     policy: Policy
     trace: tuple[str, ...]
     rule: str | None
     full: SourcingProblem          # against the full stock
-    plan: Plan | None = None       # per-order pass plan of the physical sub-problem (full cols)
-    result: AllocationResult | None = None
-    joint: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Joint:
+    """An order in the joint model: its physical problem against the full stock, and its
+    per-order plan on that problem's columns."""
+
+    index: int
+    problem: AllocationProblem
+    x: np.ndarray
 
 
 def _remaining(snapshot: StockSnapshot, used: Mapping[str, np.ndarray],
@@ -174,7 +181,9 @@ def allocate_wave(
 
     # 1. per-order pass
     used: dict[str, np.ndarray] = {}
-    for e in entries:
+    per_order: list[AllocationResult] = []
+    joint: list[_Joint] = []
+    for n, e in enumerate(entries):
         skus = sorted({line.sku for line in e.order.lines if line.sku in snapshot})
         now_snap = _remaining(snapshot, used, skus)
         sp = build_problem(e.order, e.policy, network, now_snap, now, catalog=catalog,
@@ -182,29 +191,25 @@ def allocate_wave(
         t0 = time.perf_counter()
         order_plans = solve_problem(sp, solver)
         ms = (time.perf_counter() - t0) * 1000
-        e.result = _result(sp, order_plans, ms, e.trace, e.rule, rid, rversion, solver)
-        for name, plan in order_plans.items():
-            sub = sp.physical if name == "physical" else sp.virtual
-            assert sub is not None
+        per_order.append(_result(sp, order_plans, ms, e.trace, e.rule, rid, rversion, solver))
+        for name, sub in (("physical", sp.physical), ("virtual", sp.virtual)):
+            if sub is None or name not in order_plans:
+                continue
+            plan = order_plans[name]
             for i in range(sub.n_lines):
                 sku = sub.skus[int(sub.line_sku[i])]
                 for k in np.flatnonzero(plan.x[i]).tolist():
                     idx = network.index(sub.sources[k])
                     arr = used.setdefault(sku, np.zeros(len(network.codes), dtype=np.int64))
                     arr[idx] += int(plan.x[i, k])
-            if name == "physical" and e.full.physical is not None:
-                x_full = _to_columns(e.full.physical, sub, plan)
-                e.plan = make_plan(e.full.physical, x_full,
-                                   e.full.physical.demand - x_full.sum(axis=1),
-                                   status=plan.status, solver=plan.solver)
-        p = e.full.physical
-        e.joint = (p is not None and e.full.virtual is None and not e.full.rejected
-                   and not e.policy.uses_rank and not p.has_side_constraints
-                   and e.plan is not None)
+        whole = e.full.physical
+        if (whole is not None and sp.physical is not None and "physical" in order_plans
+                and e.full.virtual is None and not e.full.rejected
+                and not e.policy.uses_rank and not whole.has_side_constraints):
+            x_full = _to_columns(whole, sp.physical, order_plans["physical"])
+            joint.append(_Joint(n, whole, x_full))
 
-    joint = [e for e in entries if e.joint]
-    penalty = max((int(e.full.physical.short_cost.max()) for e in joint
-                   if e.full.physical is not None), default=1)
+    penalty = max((int(j.problem.short_cost.max()) for j in joint), default=1)
 
     def objective(p: AllocationProblem, x: np.ndarray) -> tuple[int, int]:
         """(cost without short, short units) of quantities ``x`` of ``p``."""
@@ -213,42 +218,40 @@ def allocate_wave(
         return cost, int((p.demand - x.sum(axis=1)).sum())
 
     base_cost = base_short = 0
-    for e in joint:
-        assert e.full.physical is not None and e.plan is not None
-        c, s = objective(e.full.physical, np.asarray(e.plan.x))
+    for j in joint:
+        c, s = objective(j.problem, j.x)
         base_cost, base_short = base_cost + c, base_short + s
     base_obj = base_cost + penalty * base_short
 
     # 2. sum of per-order optima against the full stock (each order alone)
     optima = 0
-    for e in joint:
-        p = e.full.physical
-        assert p is not None
-        best = solve_exact(p)
-        plan = best if best is not None else solve_problem(e.full, solver)["physical"]
-        c, s = objective(p, np.asarray(plan.x))
+    for j in joint:
+        best = solve_exact(j.problem)
+        plan = (best if best is not None
+                else solve_problem(entries[j.index].full, solver)["physical"])
+        c, s = objective(j.problem, np.asarray(plan.x))
         # the order's own optimum fills at least as many units as any wave plan gives it
         optima += c + penalty * s if plan.status is SolveStatus.OPTIMAL else 0
 
     # stock left for the joint orders: the full stock minus what the other orders use
     stock0: dict[tuple[str, str], int] = {}
-    for sku in {line.sku for e in joint for line in e.order.lines}:
+    for sku in {sku for j in joint for sku in j.problem.skus}:
         if sku not in snapshot:
             continue
-        st = snapshot[sku]
-        avail = np.maximum(st.available, 0)
+        avail = np.maximum(snapshot[sku].available, 0)
         for k in np.flatnonzero(avail).tolist():
             stock0[(network.codes[k], sku)] = int(avail[k])
-    for e in entries:
-        if e.joint or e.result is None:
+    in_joint = {j.index for j in joint}
+    for n, e in enumerate(entries):
+        if n in in_joint:
             continue
-        for line_id, allocs in e.result.reservations().items():
+        for line_id, allocs in per_order[n].reservations().items():
             dec = e.full.line_decimals[line_id]
             for source, sku, qty in allocs:
                 if (source, sku) in stock0:
                     stock0[(source, sku)] -= int(qty.scaleb(dec))
 
-    model = _JointModel(joint, stock0, penalty)
+    model = _JointModel([j.problem for j in joint], stock0, penalty)
     lp_bound: int | None = None
     if config.lp and joint:
         lp_bound = model.solve_lp(base_obj)
@@ -258,13 +261,12 @@ def allocate_wave(
         lagrangian = model.lagrangian_bound()
         candidates.append(model.price_directed())
     cp_bound = 0
+    start_x = [j.x for j in joint]
     if joint and config.mip:
-        mip_x, cp_bound = model.solve_mip(
-            [np.asarray(e.plan.x) for e in joint if e.plan is not None], config)
+        mip_x, cp_bound = model.solve_mip(start_x, config)
         if mip_x is not None:
             candidates.append(mip_x)
     if joint and config.local_search_rounds:
-        start_x = [np.asarray(e.plan.x) for e in joint if e.plan is not None]
         candidates.append(model.improve(start_x, config.local_search_rounds))
         for xs in list(candidates[:-1]):
             candidates.append(model.improve(xs, config.local_search_rounds))
@@ -272,29 +274,20 @@ def allocate_wave(
     wave_cost, wave_short = base_cost, base_short
     for xs in candidates:
         cost = short = 0
-        for e, x in zip(joint, xs, strict=True):
-            assert e.full.physical is not None
-            c, s = objective(e.full.physical, x)
+        for j, x in zip(joint, xs, strict=True):
+            c, s = objective(j.problem, x)
             cost, short = cost + c, short + s
         if cost + penalty * short < wave_cost + penalty * wave_short:
             joint_x, wave_cost, wave_short = xs, cost, short
 
-    results: list[AllocationResult] = []
-    j = 0
-    for e in entries:
-        assert e.result is not None
-        if e.joint and joint_x is not None:
-            p = e.full.physical
-            assert p is not None
-            x = joint_x[j]
-            j += 1
-            plan = make_plan(p, x, p.demand - x.sum(axis=1),
+    results = list(per_order)
+    if joint_x is not None:
+        for j, x in zip(joint, joint_x, strict=True):
+            e = entries[j.index]
+            plan = make_plan(j.problem, x, j.problem.demand - x.sum(axis=1),
                              status=SolveStatus.FEASIBLE, solver="wave")
-            results.append(_result(e.full, {"physical": plan}, 0.0, e.trace, e.rule, rid,
-                                   rversion, solver))
-        else:
-            j += int(e.joint)
-            results.append(e.result)
+            results[j.index] = _result(e.full, {"physical": plan}, 0.0, e.trace, e.rule, rid,
+                                       rversion, solver)
     # plans that use a column reduced-cost fixing dropped cost at least the per-order plan
     bound = max(lp_bound or 0, optima, lagrangian, min(cp_bound, base_obj))
     wave_obj = wave_cost + penalty * wave_short
@@ -332,12 +325,11 @@ def _int_bound(value: float) -> int:
 class _JointModel:
     """The wave's joint model over the orders' problem columns."""
 
-    def __init__(self, entries: list[_Entry], stock: dict[tuple[str, str], int],
+    def __init__(self, problems: list[AllocationProblem], stock: dict[tuple[str, str], int],
                  penalty: int) -> None:
-        self.entries = entries
         self.stock = stock
         self.penalty = penalty
-        self.problems = [e.full.physical for e in entries if e.full.physical is not None]
+        self.problems = problems
         self.columns = sum(p.n_sources for p in self.problems)
         # (order, column) pairs dropped by reduced-cost fixing
         self.dropped: set[tuple[int, int]] = set()
