@@ -184,3 +184,23 @@ def test_demo_with_a_missing_rules_folder_names_the_file_and_exits_1(
     assert result.exit_code == 1
     assert "priority.yaml" in result.output
     assert "Traceback" not in result.output
+
+
+def test_wave_sources_the_orders_together_and_says_how_it_compares(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    from oms_sourcing.formats.result import AllocationResultModel
+
+    orders = example_orders(40)
+    path = write_jsonl(tmp_path / "orders.jsonl", orders)
+
+    result = invoke(app, "wave", *data_args(rules=RULES / "cost.yaml"), path,
+                    "--time-limit", "5", "--brief")
+
+    assert result.exit_code == 0, result.output
+    decided = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [d["order_id"] for d in decided] == [o["id"] for o in orders]
+    for d in decided:
+        AllocationResultModel.model_validate(d)
+        assert "lines" not in d
+    assert "wave of 40 orders" in result.stderr and "one by one" in result.stderr
