@@ -29,23 +29,53 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from oms_sourcing.domain import Location, SourceKind
+from oms_sourcing.domain import Location, Order, SourceKind
 from oms_sourcing.errors import InputError
 from oms_sourcing.inventory.network import SourceNetwork
 
-__all__ = ["BidPrices", "DemandClass", "DlpResult", "Unfilled", "solve_dlp"]
+__all__ = ["BidPrices", "DemandClass", "DlpResult", "Unfilled", "demand_from_orders",
+           "solve_dlp"]
 
 _PRICE_PLACES = Decimal("0.000001")
 
 
 @dataclass(frozen=True, slots=True)
 class DemandClass:
-    """Orders expected over the horizon: ``expected`` orders of one unit of each of ``skus``
-    shipping to ``destination``."""
+    """Orders expected over the horizon: ``expected`` orders of ``qty[i]`` units (default 1) of
+    each of ``skus`` shipping to ``destination``."""
 
     skus: tuple[str, ...]
     destination: Location
     expected: float
+    qty: tuple[float, ...] = ()
+
+    def units(self, i: int) -> float:
+        return self.qty[i] if self.qty else 1.0
+
+
+def demand_from_orders(orders: Iterable[Order], scale: float = 1.0) -> list[DemandClass]:
+    """Demand classes from an order history: orders with the same SKUs and quantities going to
+    the same area (country, first two postcode characters, coordinates to 0.1 degree) form one
+    class, its ``expected`` count the number of such orders times ``scale`` (e.g. the coming
+    horizon's length over the history's). The class ships to its first order's address."""
+    Area = tuple[str, str, float | None, float | None]
+    groups: dict[tuple[tuple[tuple[str, Decimal], ...], Area], list[Order]] = {}
+    for order in orders:
+        per_sku: dict[str, Decimal] = {}
+        for line in order.lines:
+            per_sku[line.sku] = per_sku.get(line.sku, Decimal(0)) + line.qty
+        dest = order.destination
+        area: Area = (dest.country or "", (dest.postcode or "")[:2],
+                None if dest.lat is None else round(dest.lat, 1),
+                None if dest.lon is None else round(dest.lon, 1))
+        key = (tuple(sorted(per_sku.items())), area)
+        groups.setdefault(key, []).append(order)
+    out = []
+    for (items, _), members in groups.items():
+        out.append(DemandClass(
+            skus=tuple(sku for sku, _ in items), destination=members[0].destination,
+            expected=len(members) * scale, qty=tuple(float(q) for _, q in items)))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +191,8 @@ def solve_dlp(
     lanes = {}
     n_vars = n_cons = 0
     for c, cls in enumerate(classes):
-        if not cls.skus or cls.expected < 0 or len(set(cls.skus)) != len(cls.skus):
+        if (not cls.skus or cls.expected < 0 or len(set(cls.skus)) != len(cls.skus)
+                or (cls.qty and len(cls.qty) != len(cls.skus))):
             raise InputError(f"demand class {c}: needs distinct SKUs and expected >= 0, got "
                              f"{cls.skus!r} x {cls.expected}", field="classes",
                              value=cls.skus, expected="distinct SKUs, expected >= 0")
@@ -180,6 +211,7 @@ def solve_dlp(
                 if k in costs:
                     facilities.setdefault(k, []).append(sku)
         assign: dict[str, list[mb.Variable]] = {sku: [] for sku in cls.skus}
+        units = {sku: cls.units(i) for i, sku in enumerate(cls.skus)}
         plans = [(k, costs[k][0], costs[k][1], skus) for k, skus in sorted(facilities.items())]
         plans.append((-1, float(dummy.per_order), float(dummy.per_unit), list(cls.skus)))
         for k, fixed, per_unit, skus in plans:
@@ -193,12 +225,12 @@ def solve_dlp(
                 model.add(u <= y)
                 n_cons += 1
                 objective_vars.append(u)
-                objective_coeffs.append(lam * per_unit)
+                objective_coeffs.append(lam * per_unit * units[sku])
                 assign[sku].append(u)
                 if k >= 0:
                     vs, cs = usage.setdefault((k, sku), ([], []))
                     vs.append(u)
-                    cs.append(lam)
+                    cs.append(lam * units[sku])
         for us in assign.values():
             model.add(mb.LinearExpr.sum(us) == 1.0)
             n_cons += 1

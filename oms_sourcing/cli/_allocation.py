@@ -22,13 +22,14 @@ from oms_sourcing.cli._inventory import reported_errors
 
 if TYPE_CHECKING:
     from oms_sourcing.allocation.allocate import AllocationResult
+    from oms_sourcing.allocation.lookahead import BidPrices
     from oms_sourcing.domain import Catalog, LineQty, Order
     from oms_sourcing.inventory.network import SourceNetwork
     from oms_sourcing.inventory.stock import StockLedger
     from oms_sourcing.rules.model import Ruleset
 
-__all__ = ["Loaded", "explain", "load_inputs", "register", "reserve_result", "source",
-           "source_orders", "wave"]
+__all__ = ["Loaded", "bid_prices", "explain", "load_inputs", "read_bid_prices", "register",
+           "reserve_result", "source", "source_orders", "wave"]
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
@@ -84,6 +85,7 @@ def source_orders(
     orders: Iterable[Order], ruleset: Ruleset, network: SourceNetwork, ledger: StockLedger,
     catalog: Catalog, *, now: datetime | None = None, apply: bool = False,
     on_refused: Callable[[str, list[str]], None] | None = None,
+    bid_prices: BidPrices | None = None,
 ) -> Iterator[AllocationResult]:
     """Source ``orders`` in order, each against a fresh snapshot of ``ledger``.
 
@@ -91,13 +93,14 @@ def source_orders(
         now: the decision time; ``None`` uses each order's ``created_at``.
         apply: reserve each result in ``ledger`` before sourcing the next order.
         on_refused: called with the order id and line ids the ledger would not reserve.
+        bid_prices: stock prices for rules that weigh ``stock_value``.
     """
     from oms_sourcing.allocation.allocate import allocate
 
     for order in orders:
         snapshot = ledger.snapshot({line.sku for line in order.lines})
         result = allocate(order, ruleset, network, snapshot, now or order.created_at,
-                          catalog=catalog)
+                          catalog=catalog, bid_prices=bid_prices)
         if apply:
             refused = reserve_result(ledger, result)
             if refused and on_refused is not None:
@@ -139,6 +142,9 @@ def source(
     brief: Annotated[bool, typer.Option(
         "--brief", help="Leave out the per-line explanations (candidates, alternatives).",
     )] = False,
+    prices_path: Annotated[Path | None, typer.Option(
+        "--bid-prices", help="CSV of source,sku,price (from bid-prices) for rules that weigh "
+                             "stock_value.")] = None,
 ) -> None:
     """Source every order and print one JSON result per order, in file order
     (schemas/allocation-result.schema.json)."""
@@ -153,9 +159,10 @@ def source(
                               f"{', '.join(line_ids)} (insufficient stock)", markup=False,
                               soft_wrap=True)
 
+        prices = read_bid_prices(prices_path) if prices_path else None
         for result in source_orders(loaded.orders, loaded.ruleset, loaded.network,
                                     loaded.ledger, loaded.catalog, now=decided_at, apply=apply,
-                                    on_refused=warn):
+                                    on_refused=warn, bid_prices=prices):
             out.write(json.dumps(result.to_dict(explain=not brief), sort_keys=False) + "\n")
 
 
@@ -203,6 +210,86 @@ def wave(
             f"{result.per_order_short_units} short; {result.status}, gap "
             f"{result.gap:.2%} to the bound; {result.seconds:.1f} s", markup=False,
             soft_wrap=True)
+
+
+def bid_prices(
+    history_path: Annotated[Path, typer.Argument(help="Past orders (JSONL) like the demand to "
+                                                      "come.")],
+    network_path: NetworkOpt,
+    feed_path: StockOpt,
+    unfilled_cost: Annotated[str, typer.Option(
+        "--unfilled-cost", help="What a unit that cannot ship costs you (currency), e.g. a "
+                                "lost margin.")],
+    catalog_path: CatalogOpt = None,
+    scale: Annotated[float, typer.Option(
+        "--scale", min=0.0, help="Expected orders over the coming horizon per order in the "
+                                 "history (e.g. 0.25 for one week from four).")] = 1.0,
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="Write the CSV here.")] = None,
+) -> None:
+    """Bid prices of the stock for the coming horizon: the DLP of the history's demand
+    (scaled) against the stock; a CSV of source, sku, price for ``--bid-prices``."""
+    from oms_sourcing.allocation.lookahead import Unfilled, demand_from_orders, solve_dlp
+    from oms_sourcing.domain import Catalog, parse_money
+    from oms_sourcing.formats.catalog import load_catalog
+    from oms_sourcing.formats.network import load_network
+    from oms_sourcing.formats.orders import load_orders
+    from oms_sourcing.inventory.feeds import apply_feed, read_feed
+    from oms_sourcing.inventory.stock import StockLedger
+
+    err_console = Console(stderr=True, highlight=False)
+    with reported_errors(err_console):
+        per_unit = parse_money(unfilled_cost, minor_digits=6, field="--unfilled-cost")
+        network = load_network(network_path)
+        catalog = load_catalog(catalog_path) if catalog_path else Catalog()
+        ledger = StockLedger(network.codes, catalog)
+        apply_feed(ledger, read_feed(feed_path))
+        history = load_orders(history_path, catalog)
+        classes = demand_from_orders(history, scale)
+        skus = sorted({sku for c in classes for sku in c.skus})
+        snap = ledger.snapshot(skus)
+        stock: dict[tuple[str, str], float] = {
+            (str(code), sku): float(int(snap[sku].available[k])) / 10 ** snap[sku].decimals
+            for sku in skus if sku in snap for k, code in enumerate(network.codes)
+            if snap[sku].available[k] > 0}
+        result = solve_dlp(classes, network, stock,
+                           unfilled=Unfilled(per_order=Decimal(0), per_unit=per_unit))
+        lines = ["source,sku,price"] + [
+            f"{source},{sku},{price}"
+            for (source, sku), price in sorted(result.bid_prices.prices.items())]
+        text = "\n".join(lines) + "\n"
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+        err_console.print(
+            f"{len(classes)} demand classes from {len(history)} orders; DLP "
+            f"{result.status}, expected cost {result.value:,.2f} {network.currency}; "
+            f"{len(result.bid_prices.prices)} priced (source, SKU) pairs", markup=False,
+            soft_wrap=True)
+
+
+def read_bid_prices(path: Path) -> BidPrices:
+    """A ``source,sku,price`` CSV (as ``bid-prices`` writes) as :class:`BidPrices`.
+
+    Raises:
+        InputError: a malformed row (with its line number).
+    """
+    import csv
+
+    from oms_sourcing.allocation.lookahead import BidPrices
+    from oms_sourcing.errors import InputError
+
+    prices: dict[tuple[str, str], Decimal] = {}
+    with path.open(newline="", encoding="utf-8") as f:
+        for n, row in enumerate(csv.DictReader(f), start=2):
+            try:
+                prices[(row["source"], row["sku"])] = Decimal(row["price"])
+            except (KeyError, TypeError, ArithmeticError) as err:
+                raise InputError(f"{path}:{n}: expected columns source,sku,price with a "
+                                 f"number, got {row}", field="price", value=row,
+                                 expected="source,sku,price") from err
+    return BidPrices.of(prices)
 
 
 def _money(d: Decimal, currency: str) -> str:
@@ -334,3 +421,4 @@ def register(app: typer.Typer) -> None:
     app.command()(source)
     app.command()(explain)
     app.command()(wave)
+    app.command("bid-prices")(bid_prices)

@@ -204,3 +204,36 @@ def test_wave_sources_the_orders_together_and_says_how_it_compares(
         AllocationResultModel.model_validate(d)
         assert "lines" not in d
     assert "wave of 40 orders" in result.stderr and "one by one" in result.stderr
+
+
+def test_bid_prices_from_a_history_feed_a_rule_that_weighs_stock_value(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    history = write_jsonl(tmp_path / "history.jsonl", example_orders(120))
+    prices = tmp_path / "prices.csv"
+    made = invoke(app, "bid-prices", history, "--network", EXAMPLES / "network.yaml",
+                  "--stock", EXAMPLES / "stock.csv", "--catalog", EXAMPLES / "catalog.yaml",
+                  "--unfilled-cost", "30", "-o", prices)
+    assert made.exit_code == 0, made.output
+    rows = prices.read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "source,sku,price" and all(float(r.split(",")[2]) > 0 for r in rows[1:])
+    assert "demand classes from 120 orders" in made.stderr
+    rules = tmp_path / "scarce.yaml"
+    rules.write_text("id: scarce\nversion: 1\ndefaults:\n  objective: {shipping_cost: 1, "
+                     "stock_value: 1}\nrules:\n  - name: all\n", encoding="utf-8")
+    orders = write_jsonl(tmp_path / "orders.jsonl", example_orders(5))
+    sourced = invoke(app, "source", *data_args(rules=rules), orders, "--bid-prices", prices,
+                     "--brief")
+    assert sourced.exit_code == 0, sourced.output
+    assert len(sourced.stdout.splitlines()) == 5
+
+
+def test_a_malformed_bid_price_file_is_reported_with_its_line(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    prices = tmp_path / "prices.csv"
+    prices.write_text("source,sku,price\nWH-X,MUG,lots\n", encoding="utf-8")
+    orders = write_jsonl(tmp_path / "orders.jsonl", example_orders(1))
+    result = invoke(app, "source", *data_args(), orders, "--bid-prices", prices)
+    assert result.exit_code != 0
+    assert "prices.csv:2" in result.stderr

@@ -8,7 +8,13 @@ from decimal import Decimal as D
 import pytest
 
 from oms_sourcing.allocation.allocate import allocate
-from oms_sourcing.allocation.lookahead import BidPrices, DemandClass, Unfilled, solve_dlp
+from oms_sourcing.allocation.lookahead import (
+    BidPrices,
+    DemandClass,
+    Unfilled,
+    demand_from_orders,
+    solve_dlp,
+)
 from oms_sourcing.domain import (
     Catalog,
     LineId,
@@ -127,3 +133,16 @@ def test_highs_gives_the_bound_but_refuses_to_price() -> None:
     result = solve_dlp(classes, NETWORK, stock, unfilled=UNFILLED, solver="highs",
                        with_prices=False)
     assert result.value == pytest.approx(40.0)
+
+
+def test_a_history_becomes_demand_classes_with_quantities() -> None:
+    history = [Order(OrderId(str(n)), NOW, (OrderLine(LineId("1"), Sku("MUG"), D(2)),),
+                     shipping=Shipping(address=HAMBURG)) for n in range(5)]
+    classes = demand_from_orders(history, scale=1.0)
+    assert len(classes) == 1 and classes[0].expected == 5 and classes[0].qty == (2.0,)
+    # 10 units wanted, 6 in Hamburg (4 per shipment), the rest from Munich (5)
+    result = solve_dlp(classes, NETWORK, {("WH-HAM", "MUG"): 6.0, ("WH-MUC", "MUG"): 10.0},
+                       unfilled=UNFILLED)
+    assert result.value == pytest.approx(5 * (0.6 * 4 + 0.4 * 5))
+    # one more unit in Hamburg moves a tenth of an order's units there: 5 x 0.1 x (5 - 4)
+    assert result.bid_prices.price("WH-HAM", "MUG") == D("0.5")
