@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from oms_sourcing.allocation.allocate import allocate
+from oms_sourcing.allocation.allocate import AllocationResult, allocate
 from oms_sourcing.allocation.lookahead import (
     BidPrices,
     DemandClass,
@@ -35,6 +35,7 @@ from oms_sourcing.allocation.lookahead import (
     Unfilled,
     solve_dlp,
 )
+from oms_sourcing.allocation.wave import WaveConfig, allocate_wave
 from oms_sourcing.domain import (
     BackorderMode,
     Backorders,
@@ -295,6 +296,37 @@ def run_allocator(instance: Instance, sequence: int, policy: Policy,
                   bid_prices: BidPrices | None = None) -> float:
     """Per-order sourcing with live inventory: ``allocate`` each arrival against the ledger,
     reserve what it decided, and cost the decision with the literature's formula."""
+    ledger = _ledger(instance)
+    total = 0.0
+    for order in instance.arrivals(sequence):
+        snap = ledger.snapshot({line.sku for line in order.lines})
+        result = allocate(order, policy, instance.network, snap, START,
+                          catalog=instance.catalog, bid_prices=bid_prices)
+        total += _reserve_and_cost(instance, ledger, order, result)
+    return total
+
+
+WAVE_CONFIG = WaveConfig(mip=False)   # LP, prices, local search: seconds per wave, not minutes
+
+
+def run_waves(instance: Instance, sequence: int, size: int,
+              config: WaveConfig = WAVE_CONFIG) -> float:
+    """The wave policy: arrivals gathered into waves of ``size`` orders, each wave sourced
+    jointly (``allocate_wave``) against the live inventory, then reserved."""
+    ledger = _ledger(instance)
+    total = 0.0
+    orders = list(instance.arrivals(sequence))
+    for start in range(0, len(orders), size):
+        chunk = orders[start:start + size]
+        skus = {line.sku for o in chunk for line in o.lines}
+        wave = allocate_wave(chunk, OPTIMAL, instance.network, ledger.snapshot(skus), START,
+                             catalog=instance.catalog, config=config)
+        for order, result in zip(chunk, wave.results, strict=True):
+            total += _reserve_and_cost(instance, ledger, order, result)
+    return total
+
+
+def _ledger(instance: Instance) -> StockLedger:
     ledger = StockLedger(instance.network.codes, instance.catalog)
     records = [StockRecord(code, sku, Decimal(q), START, f"{code}:{sku}")
                for (code, sku), q in sorted(instance.stock.items())]
@@ -302,22 +334,21 @@ def run_allocator(instance: Instance, sequence: int, policy: Policy,
     records += [StockRecord(DUMMY, sku, Decimal(per_sku), START, f"dummy:{sku}")
                 for sku in instance.catalog.items]
     ledger.apply_records(records)
-    total = 0.0
-    for order in instance.arrivals(sequence):
-        snap = ledger.snapshot({line.sku for line in order.lines})
-        result = allocate(order, policy, instance.network, snap, START,
-                          catalog=instance.catalog, bid_prices=bid_prices)
-        used: dict[str, int] = {}
-        for shipment in result.shipments:
-            code = shipment.source or DUMMY
-            for lq in shipment.lines:
-                used[code] = used.get(code, 0) + int(lq.qty)
-                ledger.reserve(order.id, lq.line_id, [(code, lq.sku, lq.qty)])
-        unfilled = sum(int(b.line.qty) for b in result.backorders)
-        if unfilled:
-            used[DUMMY] = used.get(DUMMY, 0) + unfilled
-        total += plan_cost(instance, _city(order), used)
-    return total
+    return ledger
+
+
+def _reserve_and_cost(instance: Instance, ledger: StockLedger, order: Order,
+                      result: AllocationResult) -> float:
+    used: dict[str, int] = {}
+    for shipment in result.shipments:
+        code = shipment.source or DUMMY
+        for lq in shipment.lines:
+            used[code] = used.get(code, 0) + int(lq.qty)
+            ledger.reserve(order.id, lq.line_id, [(code, lq.sku, lq.qty)])
+    unfilled = sum(int(b.line.qty) for b in result.backorders)
+    if unfilled:
+        used[DUMMY] = used.get(DUMMY, 0) + unfilled
+    return plan_cost(instance, _city(order), used)
 
 
 OPTIMAL = Policy(objective=Objective(shipping_cost=Decimal(1)))

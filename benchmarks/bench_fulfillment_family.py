@@ -7,6 +7,8 @@ Run with ``pytest benchmarks/bench_fulfillment_family.py --benchmark-only -s``. 
 * ``FAMILY_INSTANCES`` (default 30) seeded instances, ``FAMILY_SEQUENCES`` (default 2) arrival
   sequences each; ``FAMILY_HORIZON`` overrides T (for quick runs).
 
+``FAMILY_WAVE`` (default 0: off) adds the wave policy with waves of that many arrivals.
+
 Policies: ``myopic`` (each item from its nearest FC holding it), ``per-order optimal``
 (``allocate`` with live inventory: the cheapest plan for each order as it arrives) and
 ``bid-price`` (the same with every unit charged at the DLP's dual price of its (FC, item) stock,
@@ -31,19 +33,24 @@ from _fulfillment_family import (
     make_instance,
     run_allocator,
     run_myopic,
+    run_waves,
 )
 
 FAMILY = os.environ.get("FAMILY", "warmup")
 INSTANCES = int(os.environ.get("FAMILY_INSTANCES", "30"))
 SEQUENCES = int(os.environ.get("FAMILY_SEQUENCES", "2"))
 HORIZON = int(os.environ["FAMILY_HORIZON"]) if os.environ.get("FAMILY_HORIZON") else None
+WAVE = int(os.environ.get("FAMILY_WAVE", "0"))
 
 
-def run_family(family: str, instances: int, sequences: int, horizon: int | None
-               ) -> dict[str, Any]:
-    """Every policy on every instance and sequence: ratios to the DLP, and timings."""
+def run_family(family: str, instances: int, sequences: int, horizon: int | None,
+               wave: int = 0) -> dict[str, Any]:
+    """Every policy on every instance and sequence: ratios to the DLP, and timings. ``wave``
+    > 0 adds the wave policy with waves of that many arrivals."""
     spec = SPECS[family]
     ratios: dict[str, list[float]] = {"myopic": [], "per-order optimal": [], "bid-price": []}
+    if wave:
+        ratios["wave"] = []
     dlp_s: list[float] = []
     per_order_ms: list[float] = []
     for seed in range(instances):
@@ -60,10 +67,12 @@ def run_family(family: str, instances: int, sequences: int, horizon: int | None
             per_order_ms.append((time.perf_counter() - t0) * 1000 / max(orders, 1))
             costs["bid-price"].append(
                 run_allocator(instance, sequence, BID_PRICE, bound.bid_prices))
+            if wave:
+                costs["wave"].append(run_waves(instance, sequence, wave))
         for name, values in costs.items():
             ratios[name].append(float(np.mean(values)) / bound.value)
     return {
-        "family": family, "instances": instances, "sequences": sequences,
+        "family": family, "instances": instances, "sequences": sequences, "wave_size": wave,
         "horizon": horizon or spec.horizon,
         **{f"{name} / DLP": round(float(np.mean(v)), 4) for name, v in ratios.items()},
         **{f"{name} / DLP std": round(float(np.std(v)), 4) for name, v in ratios.items()},
@@ -73,13 +82,14 @@ def run_family(family: str, instances: int, sequences: int, horizon: int | None
 
 
 def test_bench_fulfillment_family(benchmark: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    info = benchmark.pedantic(run_family, args=(FAMILY, INSTANCES, SEQUENCES, HORIZON),
+    info = benchmark.pedantic(run_family, args=(FAMILY, INSTANCES, SEQUENCES, HORIZON, WAVE),
                               rounds=1, iterations=1)
     benchmark.extra_info.update(info)
     assert info["per-order optimal / DLP"] > 0
     with capsys.disabled():
         print(f"\n[family] {FAMILY}, {INSTANCES} instances x {SEQUENCES} sequences, "
               f"T = {info['horizon']}: cost / DLP myopic {info['myopic / DLP']}, per-order "
-              f"optimal {info['per-order optimal / DLP']}, bid-price {info['bid-price / DLP']}; "
+              f"optimal {info['per-order optimal / DLP']}, bid-price {info['bid-price / DLP']}"
+              + (f", waves of {WAVE} {info['wave / DLP']}" if WAVE else "") + "; "
               f"DLP {info['dlp_seconds_mean']} s; allocate {info['allocate_ms_per_order']} "
               "ms/order")
