@@ -310,17 +310,20 @@ WAVE_CONFIG = WaveConfig(mip=False)   # LP, prices, local search: seconds per wa
 
 
 def run_waves(instance: Instance, sequence: int, size: int,
-              config: WaveConfig = WAVE_CONFIG) -> float:
+              config: WaveConfig = WAVE_CONFIG, policy: Policy | None = None,
+              bid_prices: BidPrices | None = None) -> float:
     """The wave policy: arrivals gathered into waves of ``size`` orders, each wave sourced
-    jointly (``allocate_wave``) against the live inventory, then reserved."""
+    jointly (``allocate_wave``) against the live inventory, then reserved (with ``policy``
+    and ``bid_prices``: waves that also price the stock)."""
     ledger = _ledger(instance)
     total = 0.0
     orders = list(instance.arrivals(sequence))
     for start in range(0, len(orders), size):
         chunk = orders[start:start + size]
         skus = {line.sku for o in chunk for line in o.lines}
-        wave = allocate_wave(chunk, OPTIMAL, instance.network, ledger.snapshot(skus), START,
-                             catalog=instance.catalog, config=config)
+        wave = allocate_wave(chunk, policy or OPTIMAL, instance.network,
+                             ledger.snapshot(skus), START, catalog=instance.catalog,
+                             config=config, bid_prices=bid_prices)
         for order, result in zip(chunk, wave.results, strict=True):
             total += _reserve_and_cost(instance, ledger, order, result)
     return total
