@@ -358,11 +358,39 @@ OPTIMAL = Policy(objective=Objective(shipping_cost=Decimal(1)))
 BID_PRICE = Policy(objective=Objective(shipping_cost=Decimal(1), stock_value=Decimal(1)))
 
 
+def run_resolving(instance: Instance, sequence: int, resolves: int) -> float:
+    """The bid-price policy with its prices re-solved ``resolves`` times over the horizon: at
+    each re-solve, the DLP of the remaining periods against the stock left."""
+    ledger = _ledger(instance)
+    orders = list(instance.arrivals(sequence))
+    every = max(1, instance.horizon // (resolves + 1))
+    prices = dlp(instance).bid_prices
+    next_resolve, total = every, 0.0
+    for order in orders:
+        period = int(order.id.rsplit("-", 1)[1])
+        if resolves and period >= next_resolve:
+            left = instance.horizon - period
+            stock = {(code, sku): float(ledger.available(code, sku))
+                     for (code, sku) in instance.stock}
+            prices = _dlp(instance, instance.demand_classes(left), stock).bid_prices
+            next_resolve += every
+        snap = ledger.snapshot({line.sku for line in order.lines})
+        result = allocate(order, BID_PRICE, instance.network, snap, START,
+                          catalog=instance.catalog, bid_prices=prices)
+        total += _reserve_and_cost(instance, ledger, order, result)
+    return total
+
+
+def _dlp(instance: Instance, classes: list[DemandClass], stock: dict[tuple[str, str], float]
+         ) -> DlpResult:
+    solver = "glop" if instance.spec.items <= 20 else "pdlp"
+    return solve_dlp(classes, instance.network, stock, unfilled=instance.unfilled,
+                     solver=solver)
+
+
 def dlp(instance: Instance) -> DlpResult:
     """The DLP of the whole horizon against the starting stock (the lower bound, and the bid
     prices of the look-ahead policy): simplex (GLOP, exact) for the warm-up network, PDLP
     (first-order, relative tolerance 1e-4) for the large one, where the LP has ~400,000 rows."""
     stock = {key: float(q) for key, q in instance.stock.items()}
-    solver = "glop" if instance.spec.items <= 20 else "pdlp"
-    return solve_dlp(instance.demand_classes(), instance.network, stock,
-                     unfilled=instance.unfilled, solver=solver)
+    return _dlp(instance, instance.demand_classes(), stock)

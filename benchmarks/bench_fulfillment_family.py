@@ -7,7 +7,9 @@ Run with ``pytest benchmarks/bench_fulfillment_family.py --benchmark-only -s``. 
 * ``FAMILY_INSTANCES`` (default 30) seeded instances, ``FAMILY_SEQUENCES`` (default 2) arrival
   sequences each; ``FAMILY_HORIZON`` overrides T (for quick runs).
 
-``FAMILY_WAVE`` (default 0: off) adds the wave policy with waves of that many arrivals.
+``FAMILY_WAVE`` (default 0: off) adds the wave policy with waves of that many arrivals;
+``FAMILY_RESOLVE`` (default 0: off) adds the bid-price policy with its DLP re-solved that many
+times over the horizon (remaining periods, stock left).
 
 Policies: ``myopic`` (each item from its nearest FC holding it), ``per-order optimal``
 (``allocate`` with live inventory: the cheapest plan for each order as it arrives) and
@@ -33,6 +35,7 @@ from _fulfillment_family import (
     make_instance,
     run_allocator,
     run_myopic,
+    run_resolving,
     run_waves,
 )
 
@@ -41,16 +44,19 @@ INSTANCES = int(os.environ.get("FAMILY_INSTANCES", "30"))
 SEQUENCES = int(os.environ.get("FAMILY_SEQUENCES", "2"))
 HORIZON = int(os.environ["FAMILY_HORIZON"]) if os.environ.get("FAMILY_HORIZON") else None
 WAVE = int(os.environ.get("FAMILY_WAVE", "0"))
+RESOLVE = int(os.environ.get("FAMILY_RESOLVE", "0"))
 
 
 def run_family(family: str, instances: int, sequences: int, horizon: int | None,
-               wave: int = 0) -> dict[str, Any]:
+               wave: int = 0, resolve: int = 0) -> dict[str, Any]:
     """Every policy on every instance and sequence: ratios to the DLP, and timings. ``wave``
     > 0 adds the wave policy with waves of that many arrivals."""
     spec = SPECS[family]
     ratios: dict[str, list[float]] = {"myopic": [], "per-order optimal": [], "bid-price": []}
     if wave:
         ratios["wave"] = []
+    if resolve:
+        ratios["bid-price re-solved"] = []
     dlp_s: list[float] = []
     per_order_ms: list[float] = []
     for seed in range(instances):
@@ -69,6 +75,8 @@ def run_family(family: str, instances: int, sequences: int, horizon: int | None,
                 run_allocator(instance, sequence, BID_PRICE, bound.bid_prices))
             if wave:
                 costs["wave"].append(run_waves(instance, sequence, wave))
+            if resolve:
+                costs["bid-price re-solved"].append(run_resolving(instance, sequence, resolve))
         for name, values in costs.items():
             ratios[name].append(float(np.mean(values)) / bound.value)
     return {
@@ -82,7 +90,8 @@ def run_family(family: str, instances: int, sequences: int, horizon: int | None,
 
 
 def test_bench_fulfillment_family(benchmark: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    info = benchmark.pedantic(run_family, args=(FAMILY, INSTANCES, SEQUENCES, HORIZON, WAVE),
+    info = benchmark.pedantic(run_family,
+                              args=(FAMILY, INSTANCES, SEQUENCES, HORIZON, WAVE, RESOLVE),
                               rounds=1, iterations=1)
     benchmark.extra_info.update(info)
     assert info["per-order optimal / DLP"] > 0
@@ -90,6 +99,8 @@ def test_bench_fulfillment_family(benchmark: Any, capsys: pytest.CaptureFixture[
         print(f"\n[family] {FAMILY}, {INSTANCES} instances x {SEQUENCES} sequences, "
               f"T = {info['horizon']}: cost / DLP myopic {info['myopic / DLP']}, per-order "
               f"optimal {info['per-order optimal / DLP']}, bid-price {info['bid-price / DLP']}"
-              + (f", waves of {WAVE} {info['wave / DLP']}" if WAVE else "") + "; "
+              + (f", waves of {WAVE} {info['wave / DLP']}" if WAVE else "")
+              + (f", re-solved x{RESOLVE} {info['bid-price re-solved / DLP']}" if RESOLVE
+                 else "") + "; "
               f"DLP {info['dlp_seconds_mean']} s; allocate {info['allocate_ms_per_order']} "
               "ms/order")
