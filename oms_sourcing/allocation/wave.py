@@ -13,8 +13,8 @@ needed more. :func:`allocate_wave` sources a wave together:
    and is dropped, with its quantities; every source that can still improve is kept.
 4. **Price-directed pass and Lagrangian bound** — the LP's stock duals price every unit; the
    orders sourced one by one with those prices give a second plan, and each order solved alone
-   with them gives a bound at least as good as the LP's (Lagrangian relaxation of the shared
-   stock).
+   with them gives a Lagrangian bound (the shared stock priced instead of enforced), usually a
+   little above the LP's because each order's plan is integral.
 5. **Joint model** — a MIP over the remaining columns (SCIP, bundled with OR-Tools; HiGHS as an
    option), warm-started with the per-order plan, with a node limit and a wall-clock stop as
    its budget, reporting its own bound.
@@ -24,8 +24,9 @@ needed more. :func:`allocate_wave` sources a wave together:
 The objective is each order's own (shipping cost terms of its policy) plus a common penalty per
 unit left short, larger than any order's shipping, so the wave first ships as many units as the
 stock allows, then at least cost. Orders whose problems carry side constraints (bundles, one
-source per line, minimum values, binding capacities, hold-until-complete) or use ``rank``
-policies keep their per-order plans, and their stock is taken out before the joint model.
+source per line, minimum values, binding capacities, hold-until-complete), virtual lines or
+``rank`` policies keep their per-order plans, and their stock is taken out before the joint
+model. Capacity is not yet shared across the wave's orders.
 """
 
 from __future__ import annotations
