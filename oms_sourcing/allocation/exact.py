@@ -3,13 +3,16 @@
 For a *fixed* set of sources the best plan is easy: each SKU's demand fills from the set's
 cheapest units first (a transportation problem with one commodity per SKU and linear costs,
 which greedy solves exactly), and whatever costs more than leaving it short stays short. So the
-question is which set of sources ships. Two methods answer it:
+question is which set of sources ships. Three methods answer it:
 
 * **Subset DP** (orders of up to ``_DP_MAX_COMMODITIES`` SKUs). If each offer either serves a
   SKU's whole demand or nothing, a dynamic programme over subsets of SKUs is exact: the cheapest
   source for each subset comes from two matrix products, then subsets combine. Counting only
   offers that hold the whole demand gives a plan; treating every offer as whole gives a lower
   bound. Most orders have only whole offers; then both agree and the plan is proven at once.
+* **Lattice DP** (orders of few units), for the rest when the subset DP cannot prove its plan:
+  a dynamic programme over the units filled per SKU, source by source, exact for partial
+  offers; it applies while the product of (demand + 1) over the SKUs stays small.
 * **Branch and bound** over source sets, for the rest. A node has ``chosen`` sources and
   sources ruled out. With few SKUs it is bounded by the same DP over the still-open sources,
   where a chosen source's partial offer covers its units (charged at the cheapest unit cost
@@ -29,6 +32,7 @@ equal plans the DP prefers sources earlier in tie-break order (priority, then co
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -602,6 +606,99 @@ class _SubsetDP:
         return value, steps
 
 
+#: Most states (filled-units vectors times shipment counts) the lattice DP may visit per source.
+_LATTICE_MAX_STATES = 1 << 14
+#: Most states kept for the way back, over all sources.
+_LATTICE_MAX_TABLE = 1 << 21
+_INF = 2**61
+
+
+def _solve_lattice(p: AllocationProblem, m: _Matrices) -> list[int] | None:
+    """The optimal source set by dynamic programming over units filled, or ``None`` when the
+    lattice is too large.
+
+    The state is the vector of units filled per SKU (and, with ``max_shipments``, the number
+    of shipments); sources are taken in tie-break order, each either skipped or shipping a
+    box of quantities up to its stock. Because a source's cost is its fixed cost plus a linear
+    cost per unit and SKU, the best box from each state separates into one short sliding
+    minimum per SKU, so a source costs a few array operations whatever its offers. Exact for
+    partial offers of any size, where the subset DP only bounds; the lattice is small when
+    quantities are (orders of a few units per line).
+    """
+    dims = [int(d) + 1 for d in m.demand]
+    count = p.max_shipments
+    if count is not None:
+        dims.append(min(count, p.n_sources) + 1)
+    states = math.prod(dims)
+    ks = [k for k in range(p.n_sources) if m.offers[:, k].any()]
+    if states > _LATTICE_MAX_STATES or states * (len(ks) + 1) > _LATTICE_MAX_TABLE:
+        return None
+    n = len(m.demand)
+    f = np.full(dims, _INF, dtype=np.int64)
+    f[(0,) * len(dims)] = 0
+    tables = [f]
+    for k in ks:
+        h = f
+        for u in range(n):
+            b = int(min(m.stock[u, k], m.demand[u])) if m.offers[u, k] else 0
+            if not b:
+                continue
+            c = int(m.cost[u, k])
+            g = h.copy()
+            for q in range(1, b + 1):
+                src = [slice(None)] * len(dims)
+                dst = [slice(None)] * len(dims)
+                src[u], dst[u] = slice(0, dims[u] - q), slice(q, dims[u])
+                np.minimum(g[tuple(dst)], h[tuple(src)] + c * q, out=g[tuple(dst)])
+            h = g
+        fixed = int(p.fixed_cost[k])
+        if count is not None:
+            shifted = np.full(dims, _INF, dtype=np.int64)
+            shifted[..., 1:] = h[..., :-1]
+            h = shifted
+        f = np.minimum(f, np.minimum(h + fixed, _INF))
+        tables.append(f)
+    # the best final state: what was filled plus what stays short
+    short_left = np.zeros(dims[:n], dtype=np.int64)
+    for u in range(n):
+        shape = [1] * n
+        shape[u] = dims[u]
+        short_left = short_left + (int(m.demand[u]) - np.arange(dims[u])).reshape(shape) \
+            * int(m.short[u])
+    if count is not None:
+        short_left = short_left[..., None]
+    total = np.minimum(f + short_left, _INF)
+    v = [int(i) for i in np.unravel_index(int(np.argmin(total)), dims)]
+    chosen: list[int] = []
+    for t in range(len(ks), 0, -1):
+        k, now, before = ks[t - 1], tables[t], tables[t - 1]
+        if now[tuple(v)] == before[tuple(v)]:
+            continue
+        prev = _box_step(p, m, k, before, v, int(now[tuple(v)]), count is not None)
+        if prev[:n] != v[:n]:
+            chosen.append(k)
+        v = prev
+    return sorted(chosen)
+
+
+def _box_step(p: AllocationProblem, m: _Matrices, k: int, before: IntArray, v: list[int],
+              target: int, counted: bool) -> list[int]:
+    """The state before source ``k`` shipped, on the way back from state ``v``."""
+    n = len(m.demand)
+    ranges = [range(0, min(int(m.stock[u, k]), v[u]) + 1) if m.offers[u, k] else range(1)
+              for u in range(n)]
+    rest = int(target) - int(p.fixed_cost[k])
+    for q in itertools.product(*ranges):
+        prev = [v[u] - q[u] for u in range(n)]
+        if counted:
+            prev.append(v[n] - 1)
+        # an empty "shipment" only moves the count (possible when a fixed cost is zero)
+        if (sum(q) or counted) and int(before[tuple(prev)]) + sum(
+                int(m.cost[u, k]) * q[u] for u in range(n)) == rest:
+            return prev
+    raise AssertionError("the lattice DP's way back lost its state")  # pragma: no cover
+
+
 def _sources(steps: list[tuple[int, int]]) -> list[int]:
     return sorted({k for k, _ in steps})
 
@@ -631,6 +728,10 @@ def solve_exact(problem: AllocationProblem, *, node_limit: int = 20_000) -> Plan
         if best <= floor:
             x, short = m.assign(p, best_set)
             return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact")
+    chosen = _solve_lattice(p, m)
+    if chosen is not None:
+        x, short = m.assign(p, chosen)
+        return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact")
     search = _Search(p, m, node_limit, best, best_set, dp, floor)
     search.run()
     if search.exhausted and not search.done:

@@ -4,10 +4,14 @@ same problem always gets the same plan."""
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from oms_sourcing.allocation import exact as exact_module
 from oms_sourcing.allocation.check import check_plan
 from oms_sourcing.allocation.cpsat import solve_cpsat
 from oms_sourcing.allocation.exact import solve_exact
@@ -99,7 +103,7 @@ def test_the_same_problem_always_gets_the_same_plan(problem: AllocationProblem) 
 @st.composite
 def wide_problems(draw: st.DrawFn) -> AllocationProblem:
     """Many sources, scarce stock: partial offers force the fast path past its subset DP into
-    the branch and bound."""
+    the lattice DP or the branch and bound."""
     ints = st.integers
     n_skus = draw(ints(1, 6))
     n_sources = draw(ints(8, 40))
@@ -127,11 +131,15 @@ def wide_problems(draw: st.DrawFn) -> AllocationProblem:
     )
 
 
-@given(wide_problems())
+@pytest.mark.parametrize("lattice", [True, False], ids=["lattice DP", "branch and bound"])
+@given(problem=wide_problems())
 def test_the_fast_path_proves_the_cp_sat_optimum_on_wide_scarce_problems(
-    problem: AllocationProblem,
+    lattice: bool, problem: AllocationProblem,
 ) -> None:
-    exact = solve_exact(problem, node_limit=200_000)
+    # the lattice DP answers most of these; switched off, the branch and bound must agree too
+    states = exact_module._LATTICE_MAX_STATES if lattice else 0
+    with mock.patch.object(exact_module, "_LATTICE_MAX_STATES", states):
+        exact = solve_exact(problem, node_limit=200_000)
     reference = solve_cpsat(problem)
     assert reference.status is SolveStatus.OPTIMAL
     assert exact is not None
