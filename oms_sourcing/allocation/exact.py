@@ -624,20 +624,41 @@ def _solve_lattice(p: AllocationProblem, m: _Matrices) -> list[int] | None:
     minimum per SKU, so a source costs a few array operations whatever its offers. Exact for
     partial offers of any size, where the subset DP only bounds; the lattice is small when
     quantities are (orders of a few units per line).
+
+    Without a shipment limit, the sources offering one SKU of the order only (most of them,
+    in a large network) are pooled per SKU first: the cheapest way to fill ``t`` units from
+    them is a one-dimensional knapsack, and only the ``demand`` cheapest sources for each
+    quantity can be in it (a plan uses at most ``demand`` of them, so a dearer one can always
+    be swapped for an idle cheaper one). The pool then enters the lattice as one stage.
     """
     dims = [int(d) + 1 for d in m.demand]
     count = p.max_shipments
     if count is not None:
         dims.append(min(count, p.n_sources) + 1)
     states = math.prod(dims)
-    ks = [k for k in range(p.n_sources) if m.offers[:, k].any()]
-    if states > _LATTICE_MAX_STATES or states * (len(ks) + 1) > _LATTICE_MAX_TABLE:
+    if states > _LATTICE_MAX_STATES:
         return None
     n = len(m.demand)
+    offered = m.offers.sum(axis=0)
+    pools: list[_Pool] = []
+    if count is None:
+        for u in range(n):
+            mine = np.flatnonzero(m.offers[u] & (offered == 1))
+            if len(mine):
+                pools.append(_Pool.of(p, m, u, mine))
+        offered = np.where(offered == 1, 0, offered)
+    stages: list[int | _Pool] = [*np.flatnonzero(offered).tolist(), *pools]
+    if states * (len(stages) + 1) > _LATTICE_MAX_TABLE:
+        return None
     f = np.full(dims, _INF, dtype=np.int64)
     f[(0,) * len(dims)] = 0
     tables = [f]
-    for k in ks:
+    for stage in stages:
+        if isinstance(stage, _Pool):
+            f = stage.apply(f, dims)
+            tables.append(f)
+            continue
+        k = stage
         h = f
         for u in range(n):
             b = int(min(m.stock[u, k], m.demand[u])) if m.offers[u, k] else 0
@@ -670,15 +691,91 @@ def _solve_lattice(p: AllocationProblem, m: _Matrices) -> list[int] | None:
     total = np.minimum(f + short_left, _INF)
     v = [int(i) for i in np.unravel_index(int(np.argmin(total)), dims)]
     chosen: list[int] = []
-    for t in range(len(ks), 0, -1):
-        k, now, before = ks[t - 1], tables[t], tables[t - 1]
+    for t in range(len(stages), 0, -1):
+        stage, now, before = stages[t - 1], tables[t], tables[t - 1]
         if now[tuple(v)] == before[tuple(v)]:
             continue
-        prev = _box_step(p, m, k, before, v, int(now[tuple(v)]), count is not None)
+        if isinstance(stage, _Pool):
+            v, used = stage.back(before, v, int(now[tuple(v)]))
+            chosen.extend(used)
+            continue
+        prev = _box_step(p, m, stage, before, v, int(now[tuple(v)]), count is not None)
         if prev[:n] != v[:n]:
-            chosen.append(k)
+            chosen.append(stage)
         v = prev
     return sorted(chosen)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pool:
+    """The sources offering only SKU ``u`` of the order, as one lattice stage: ``best[t]`` is
+    the cheapest way to fill ``t`` units of ``u`` from them (a knapsack over ``offers``:
+    (source, fixed cost, unit cost, stock), each used at most once)."""
+
+    u: int
+    offers: tuple[tuple[int, int, int, int], ...]
+    tables: tuple[tuple[int, ...], ...]     # the knapsack after each offer
+
+    @staticmethod
+    def of(p: AllocationProblem, m: _Matrices, u: int, ks: IntArray) -> _Pool:
+        demand = int(m.demand[u])
+        fixed, unit = p.fixed_cost[ks], m.cost[u, ks]
+        stock = np.minimum(m.stock[u, ks], demand)
+        keep: set[int] = set()
+        for q in range(1, demand + 1):
+            able = np.flatnonzero(stock >= q)
+            price = fixed[able] + unit[able] * q
+            keep.update(able[np.lexsort((ks[able], price))][:demand].tolist())
+        offers = tuple((int(ks[j]), int(fixed[j]), int(unit[j]), int(stock[j]))
+                       for j in sorted(keep))
+        best = [0] + [_INF] * demand
+        tables = [tuple(best)]
+        for _, fx, c, b in offers:
+            new = best[:]
+            for t in range(1, demand + 1):
+                for q in range(1, min(b, t) + 1):
+                    if best[t - q] < _INF and best[t - q] + fx + c * q < new[t]:
+                        new[t] = best[t - q] + fx + c * q
+            best = new
+            tables.append(tuple(best))
+        return _Pool(u, offers, tuple(tables))
+
+    def apply(self, f: IntArray, dims: list[int]) -> IntArray:
+        best = self.tables[-1]
+        g = f.copy()
+        for t in range(1, dims[self.u]):
+            if best[t] >= _INF:
+                continue
+            src = [slice(None)] * len(dims)
+            dst = [slice(None)] * len(dims)
+            src[self.u], dst[self.u] = slice(0, dims[self.u] - t), slice(t, dims[self.u])
+            np.minimum(g[tuple(dst)], np.minimum(f[tuple(src)] + best[t], _INF),
+                       out=g[tuple(dst)])
+        return g
+
+    def back(self, before: IntArray, v: list[int], target: int) -> tuple[list[int], list[int]]:
+        """The state before the pool and the pool's sources that ship, from state ``v``."""
+        best = self.tables[-1]
+        for t in range(1, v[self.u] + 1):
+            prev = list(v)
+            prev[self.u] -= t
+            if best[t] < _INF and int(before[tuple(prev)]) + best[t] == target:
+                break
+        else:  # pragma: no cover
+            raise AssertionError("the lattice DP's way back lost its pool")
+        used, left = [], t
+        for j in range(len(self.offers), 0, -1):
+            if not left:
+                break
+            now, was = self.tables[j], self.tables[j - 1]
+            if now[left] == was[left]:
+                continue
+            k, fx, c, b = self.offers[j - 1]
+            q = next(q for q in range(1, min(b, left) + 1)
+                     if was[left - q] + fx + c * q == now[left])
+            used.append(k)
+            left -= q
+        return prev, used
 
 
 def _box_step(p: AllocationProblem, m: _Matrices, k: int, before: IntArray, v: list[int],
