@@ -2,16 +2,17 @@
 
 Run with ``pytest benchmarks/bench_wave.py --benchmark-only -s``. Environment:
 
-* ``WAVE_SIZES`` — comma-separated ``orders x sources`` cases (default ``1000x50,1000x500``;
-  add ``10000x500`` for the big one),
-* ``WAVE_SKUS`` (default 500) SKUs stocked 0..``WAVE_MAX_QTY`` (default 3) units at ~20 % of
-  the sources, so orders compete for stock,
-* ``WAVE_TIME_LIMIT`` (default 60) seconds for the joint MIP (``WAVE_NODES`` nodes, default
-  100,000).
+* ``WAVE_SIZES`` — comma-separated ``orders x sources x max units`` cases (default
+  ``1000x50x3,1000x50x10,1000x500x3``; add ``10000x500x3`` for the big one): ``WAVE_SKUS``
+  (default 500) SKUs stocked 0..max units at ~20 % of the sources, so orders compete for stock
+  (0-3 units: very scarce, a third of the lines need two sources; 0-10: scarce),
+* the budget, in work: ``WAVE_NEIGHBOURHOODS`` (600) neighbourhood-search steps of
+  ``WAVE_HOOD`` (12) orders, ``WAVE_LAGRANGIAN`` (10) subgradient rounds; ``WAVE_MIP=1`` adds
+  the whole-wave MIP (``WAVE_NODES`` nodes, default 100,000); ``WAVE_TIME_LIMIT`` a wall-clock
+  stop (default none).
 
 Reported per case: wave and per-order cost and short units, the bounds (LP, Lagrangian, sum of
-per-order optima), the gap of both plans to the best bound, columns kept by reduced-cost
-fixing, and the wall time.
+per-order optima), the gap of both plans to the best bound, and the seconds of each step.
 """
 
 from __future__ import annotations
@@ -29,21 +30,27 @@ from oms_sourcing.rules.model import Objective, Policy
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 SIZES = [tuple(int(v) for v in case.split("x"))
-         for case in os.environ.get("WAVE_SIZES", "1000x50,1000x500").split(",")]
+         for case in os.environ.get("WAVE_SIZES", "1000x50x3,1000x50x10,1000x500x3").split(",")]
 SKUS = int(os.environ.get("WAVE_SKUS", "500"))
-MAX_QTY = int(os.environ.get("WAVE_MAX_QTY", "3"))
-TIME_LIMIT = float(os.environ.get("WAVE_TIME_LIMIT", "60"))
-NODES = int(os.environ.get("WAVE_NODES", "100000"))
+LIMIT = os.environ.get("WAVE_TIME_LIMIT")
+CONFIG = WaveConfig(
+    neighbourhoods=int(os.environ.get("WAVE_NEIGHBOURHOODS", "600")),
+    neighbourhood_orders=int(os.environ.get("WAVE_HOOD", "12")),
+    lagrangian_rounds=int(os.environ.get("WAVE_LAGRANGIAN", "10")),
+    mip=os.environ.get("WAVE_MIP", "0") == "1",
+    mip_max_nodes=int(os.environ.get("WAVE_NODES", "100000")),
+    time_limit_s=float(LIMIT) if LIMIT else None,
+)
 POLICY = Policy(objective=Objective(shipping_cost=Decimal(1)))
 
 
-def run_wave(n_orders: int, n_sources: int, skus: int = SKUS, max_qty: int = MAX_QTY,
-             time_limit: float = TIME_LIMIT, nodes: int = NODES) -> WaveResult:
+def run_wave(n_orders: int, n_sources: int, max_qty: int = 3, skus: int = SKUS,
+             config: WaveConfig = CONFIG) -> WaveResult:
     world = make_world(n_sources, skus, seed=n_sources, max_qty=max_qty)
     orders = make_orders(n_orders, world, seed=2000 + n_sources)
     snapshot = world.ledger.snapshot(world.skus)
     return allocate_wave(orders, POLICY, world.network, snapshot, NOW, catalog=world.catalog,
-                         config=WaveConfig(time_limit_s=time_limit, mip_max_nodes=nodes))
+                         config=config)
 
 
 def summary(r: WaveResult) -> dict[str, Any]:
@@ -61,22 +68,26 @@ def summary(r: WaveResult) -> dict[str, Any]:
         "lp_bound": float(r.lp_bound) if r.lp_bound is not None else None,
         "bound": float(r.bound), "sum_of_optima": float(r.sum_of_optima),
         "columns": r.columns, "columns_kept": r.columns_kept, "seconds": round(r.seconds, 2),
+        "phases": dict(r.phases),
     }
 
 
-@pytest.mark.parametrize("case", SIZES, ids=lambda c: f"{c[0]}x{c[1]}")
-def test_bench_wave(benchmark: Any, case: tuple[int, int],
+@pytest.mark.parametrize("case", SIZES, ids=lambda c: "x".join(map(str, c)))
+def test_bench_wave(benchmark: Any, case: tuple[int, ...],
                     capsys: pytest.CaptureFixture[str]) -> None:
-    n_orders, n_sources = case
-    result = benchmark.pedantic(run_wave, args=(n_orders, n_sources), rounds=1, iterations=1)
+    n_orders, n_sources, max_qty = (*case, 3)[:3]
+    result = benchmark.pedantic(run_wave, args=(n_orders, n_sources, max_qty), rounds=1,
+                                iterations=1)
     info = summary(result) | {"orders": n_orders, "sources": n_sources, "skus": SKUS,
-                              "max_qty": MAX_QTY, "time_limit_s": TIME_LIMIT}
+                              "max_qty": max_qty, "config": repr(CONFIG)}
     benchmark.extra_info.update(info)
     assert result.objective <= result.per_order_objective
+    steps = ", ".join(f"{name} {sec:.1f}" for name, sec in result.phases)
     with capsys.disabled():
-        print(f"\n[wave] {n_orders} orders x {n_sources} sources, {SKUS} SKUs, 0-{MAX_QTY} "
+        print(f"\n[wave] {n_orders} orders x {n_sources} sources, {SKUS} SKUs, 0-{max_qty} "
               f"units: wave {info['cost']:.2f} vs per-order {info['per_order_cost']:.2f} "
               f"({info['saving_pct']}% less), short {info['short_units']}/"
               f"{info['per_order_short_units']}; gap {info['gap_pct']}% vs per-order "
-              f"{info['per_order_gap_pct']}%; columns {info['columns_kept']}/{info['columns']};"
-              f" {info['seconds']} s")
+              f"{info['per_order_gap_pct']}%; bound {info['bound']:.2f} (LP "
+              f"{info['lp_bound']}, optima {info['sum_of_optima']:.2f}); {info['seconds']} s "
+              f"({steps})")

@@ -61,17 +61,56 @@ __all__ = ["WaveConfig", "WaveResult", "allocate_wave"]
 
 @dataclass(frozen=True, slots=True)
 class WaveConfig:
-    """The joint MIP's backend (an OR-Tools bundled solver: ``scip`` by default, or ``highs``)
-    and budget: a node limit (a work measure, so results reproduce when it binds first) and a
-    wall-clock stop; and whether to solve the LP relaxation (bound, prices, reduced-cost
-    fixing) and the MIP at all."""
+    """What the wave solves, and its budget — counted in work (rounds, nodes), so the same
+    wave gets the same plan on any machine; ``time_limit_s`` is a wall-clock safety stop
+    (``None``: none), and a result it cut short may differ from run to run.
+
+    Attributes:
+        lp: solve the LP relaxation (a bound, stock prices, reduced-cost fixing); skipped for
+            waves with more than ``lp_max_columns`` shipment columns (the Lagrangian bound
+            then starts from zero prices).
+        lagrangian_rounds: subgradient steps on the stock prices, each solving every order
+            alone against its priced stock; the bound is the best of them.
+        neighbourhoods: large-neighbourhood-search steps: each frees ``neighbourhood_orders``
+            orders competing for the same stock and re-solves them jointly (a small MIP,
+            at most ``neighbourhood_nodes`` nodes) against what the others leave, each line
+            from the sources its current and its own best plan use plus its
+            ``neighbourhood_sources`` cheapest others (0: every source).
+        local_search_rounds: rounds of each order in turn re-taking its best plan.
+        mip: also solve the whole wave as one MIP (``mip_solver``: ``scip`` or ``highs``,
+            at most ``mip_max_nodes`` nodes); slower than the neighbourhood search on large
+            waves, but it reports the MIP's own bound.
+    """
 
     lp: bool = True
-    mip: bool = True
+    lp_max_columns: int = 50_000
+    lagrangian_rounds: int = 10
+    neighbourhoods: int = 600
+    neighbourhood_orders: int = 12
+    neighbourhood_sources: int = 8
+    neighbourhood_nodes: int = 2_000
     local_search_rounds: int = 3
+    mip: bool = False
     mip_solver: str = "scip"
     mip_max_nodes: int = 100_000
-    time_limit_s: float = 60.0
+    time_limit_s: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("lp_max_columns", "lagrangian_rounds", "neighbourhoods",
+                     "neighbourhood_sources", "neighbourhood_nodes", "local_search_rounds",
+                     "mip_max_nodes"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"WaveConfig.{name} is {getattr(self, name)}; "
+                                 "it must be 0 or more")
+        if self.neighbourhood_orders < 2:
+            raise ValueError(f"WaveConfig.neighbourhood_orders is {self.neighbourhood_orders}; "
+                             "a neighbourhood needs at least 2 orders")
+        if self.mip_solver not in ("scip", "highs"):
+            raise ValueError(f"WaveConfig.mip_solver is {self.mip_solver!r}; "
+                             "use 'scip' or 'highs'")
+        if self.time_limit_s is not None and self.time_limit_s <= 0:
+            raise ValueError(f"WaveConfig.time_limit_s is {self.time_limit_s}; use a positive "
+                             "number of seconds, or None for no wall-clock stop")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +141,10 @@ class WaveResult:
     columns: int
     columns_kept: int
     seconds: float
+    #: seconds per step, in order: ``build`` (rules, problems), ``per_order``, ``optima``,
+    #: ``lp``, ``local_search``, ``neighbourhoods``, ``mip``, ``lagrangian`` (steps that did
+    #: not run are left out)
+    phases: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +210,15 @@ def allocate_wave(
     """
     start = time.perf_counter()
     solver = solver or SolverConfig()
+    phases: dict[str, float] = {}
+    clock = start
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now_ = time.perf_counter()
+        phases[name] = phases.get(name, 0.0) + now_ - clock
+        clock = now_
+
     entries: list[_Entry] = []
     for order in orders:
         if isinstance(rules, Ruleset):
@@ -180,6 +232,7 @@ def allocate_wave(
     rid = rules.id if isinstance(rules, Ruleset) else None
     rversion = rules.version if isinstance(rules, Ruleset) else None
 
+    lap("build")
     # 1. per-order pass
     used: dict[str, np.ndarray] = {}
     per_order: list[AllocationResult] = []
@@ -224,15 +277,20 @@ def allocate_wave(
         base_cost, base_short = base_cost + c, base_short + s
     base_obj = base_cost + penalty * base_short
 
+    lap("per_order")
     # 2. sum of per-order optima against the full stock (each order alone)
     optima = 0
+    alone: list[int] = []     # each order's optimum alone, with the common short penalty
+    wish: list[np.ndarray] = []   # and its plan
     for j in joint:
         best = solve_exact(j.problem)
         plan = (best if best is not None
                 else solve_problem(entries[j.index].full, solver)["physical"])
         c, s = objective(j.problem, np.asarray(plan.x))
+        alone.append(c + penalty * s if plan.status is SolveStatus.OPTIMAL else 0)
+        wish.append(np.asarray(plan.x))
         # the order's own optimum fills at least as many units as any wave plan gives it
-        optima += c + penalty * s if plan.status is SolveStatus.OPTIMAL else 0
+        optima += alone[-1]
 
     # stock left for the joint orders: the full stock minus what the other orders use
     stock0: dict[tuple[str, str], int] = {}
@@ -252,34 +310,50 @@ def allocate_wave(
                 if (source, sku) in stock0:
                     stock0[(source, sku)] -= int(qty.scaleb(dec))
 
-    model = _JointModel([j.problem for j in joint], stock0, penalty)
+    lap("optima")
+    deadline = None if config.time_limit_s is None else start + config.time_limit_s
+    model = _JointModel([j.problem for j in joint], stock0, penalty, deadline)
     lp_bound: int | None = None
-    if config.lp and joint:
+    if config.lp and joint and model.columns <= config.lp_max_columns:
         lp_bound = model.solve_lp(base_obj)
-    lagrangian = 0
-    candidates: list[list[np.ndarray]] = []
-    if lp_bound is not None and model.prices:
-        lagrangian = model.lagrangian_bound()
-        candidates.append(model.price_directed())
-    cp_bound = 0
-    start_x = [j.x for j in joint]
-    if joint and config.mip:
-        mip_x, cp_bound = model.solve_mip(start_x, config)
-        if mip_x is not None:
-            candidates.append(mip_x)
+        lap("lp")
+    best_x = [j.x for j in joint]
+    best_obj = base_obj
+
+    def consider(xs: list[np.ndarray]) -> None:
+        nonlocal best_x, best_obj
+        value = sum(model.value(o, x) for o, x in enumerate(xs))
+        if value < best_obj:
+            best_x, best_obj = xs, value
+
+    # 3-6: improve the plan (each step starts from the best so far)
+    if joint and model.prices:
+        consider(model.improve(model.price_directed(), config.local_search_rounds))
     if joint and config.local_search_rounds:
-        candidates.append(model.improve(start_x, config.local_search_rounds))
-        for xs in list(candidates[:-1]):
-            candidates.append(model.improve(xs, config.local_search_rounds))
+        consider(model.improve(best_x, config.local_search_rounds))
+    if joint and (model.prices or config.local_search_rounds):
+        lap("local_search")
+    if joint and config.neighbourhoods:
+        consider(model.neighbourhood_search(best_x, alone, wish, config))
+        lap("neighbourhoods")
+    cp_bound = 0
+    if joint and config.mip:
+        mip_x, cp_bound = model.solve_mip(best_x, config.mip_solver, config.mip_max_nodes)
+        if mip_x is not None:
+            consider(model.improve(mip_x, config.local_search_rounds))
+        lap("mip")
+    lagrangian = 0
+    if joint and (model.prices or config.lagrangian_rounds):
+        lagrangian = model.lagrangian(config.lagrangian_rounds, best_obj)
+        lap("lagrangian")
     joint_x: list[np.ndarray] | None = None
     wave_cost, wave_short = base_cost, base_short
-    for xs in candidates:
-        cost = short = 0
-        for j, x in zip(joint, xs, strict=True):
+    if best_obj < base_obj:
+        joint_x = best_x
+        wave_cost = wave_short = 0
+        for j, x in zip(joint, best_x, strict=True):
             c, s = objective(j.problem, x)
-            cost, short = cost + c, short + s
-        if cost + penalty * short < wave_cost + penalty * wave_short:
-            joint_x, wave_cost, wave_short = xs, cost, short
+            wave_cost, wave_short = wave_cost + c, wave_short + s
 
     results = list(per_order)
     if joint_x is not None:
@@ -289,7 +363,8 @@ def allocate_wave(
                              status=SolveStatus.FEASIBLE, solver="wave")
             results[j.index] = _result(e.full, {"physical": plan}, 0.0, e.trace, e.rule, rid,
                                        rversion, solver)
-    # plans that use a column reduced-cost fixing dropped cost at least the per-order plan
+    # the MIP's bound ignores plans through columns reduced-cost fixing dropped, which cost at
+    # least the per-order plan: it bounds only below that
     bound = max(lp_bound or 0, optima, lagrangian, min(cp_bound, base_obj))
     wave_obj = wave_cost + penalty * wave_short
     bound = min(bound, wave_obj)
@@ -308,6 +383,7 @@ def allocate_wave(
         lp_bound=None if lp_bound is None else money(lp_bound), sum_of_optima=money(optima),
         gap=gap, joint_orders=len(joint), columns=model.columns, columns_kept=model.kept,
         seconds=time.perf_counter() - start,
+        phases=tuple((name, round(sec, 3)) for name, sec in phases.items()),
     )
 
 
@@ -327,10 +403,20 @@ class _JointModel:
     """The wave's joint model over the orders' problem columns."""
 
     def __init__(self, problems: list[AllocationProblem], stock: dict[tuple[str, str], int],
-                 penalty: int) -> None:
+                 penalty: int, deadline: float | None = None) -> None:
         self.stock = stock
         self.penalty = penalty
         self.problems = problems
+        self.deadline = deadline
+        # per order: the (source, SKU) cells it may draw on, and each line's cell per column
+        self.cells: list[list[list[tuple[str, str]]]] = [
+            [[(src, p.skus[int(p.line_sku[i])]) for src in p.sources] for i in range(p.n_lines)]
+            for p in problems]
+        self.keys: list[tuple[tuple[str, str], ...]] = [
+            tuple(sorted({self.cells[o][i][k] for i, k in zip(*np.nonzero(p.allowed),
+                                                               strict=True)
+                          if stock.get(self.cells[o][i][k], 0) > 0}))
+            for o, p in enumerate(problems)]
         self.columns = sum(p.n_sources for p in self.problems)
         # (order, column) pairs dropped by reduced-cost fixing
         self.dropped: set[tuple[int, int]] = set()
@@ -420,14 +506,14 @@ class _JointModel:
         return max(bound, 0)
 
     def priced(self, p: AllocationProblem, stock: Mapping[tuple[str, str], int] | None,
-               prices: bool = True) -> AllocationProblem:
-        """An order's problem with every unit charged its LP price (unless ``prices`` is
-        False), the common short penalty, and (if given) the stock left."""
+               prices: Mapping[tuple[str, str], int] | None) -> AllocationProblem:
+        """An order's problem with every unit charged its cell's price (if ``prices``), the
+        common short penalty, and (if given) the stock left."""
         extra = np.zeros_like(p.unit_cost)
         for i in range(p.n_lines if prices else 0):
             sku = p.skus[int(p.line_sku[i])]
             for k in range(p.n_sources):
-                extra[i, k] = self.prices.get((p.sources[k], sku), 0)
+                extra[i, k] = prices.get((p.sources[k], sku), 0) if prices else 0
         kw: dict[str, Any] = {}
         if stock is not None:
             kw["stock"] = np.array([[stock.get((p.sources[k], p.skus[u]), 0)
@@ -436,99 +522,262 @@ class _JointModel:
         return replace(p, unit_cost=p.unit_cost + extra,
                        short_cost=np.full(p.n_lines, self.penalty, dtype=np.int64), **kw)
 
-    def lagrangian_bound(self) -> int:
-        """``Σ_o min_o(cost + prices) − Σ prices × stock``: with the shared stock constraints
-        priced instead of enforced, each order alone is solved exactly; a valid lower bound for
-        any prices >= 0, usually tighter than the LP's (each order's plan is integral)."""
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.perf_counter() > self.deadline
+
+    def value(self, o: int, x: np.ndarray) -> int:
+        """Order ``o``'s objective for quantities ``x``, with the common short penalty."""
+        p = self.problems[o]
+        used = x.sum(axis=0) > 0
+        return (int(p.fixed_cost[used].sum()) + int((p.unit_cost * x).sum())
+                + self.penalty * int((p.demand - x.sum(axis=1)).sum()))
+
+    def _use(self, o: int, x: np.ndarray) -> list[tuple[tuple[str, str], int]]:
+        """The stock ``x`` takes, as (cell, units)."""
+        return [(self.cells[o][i][k], int(x[i, k])) for i, k in zip(*np.nonzero(x), strict=True)]
+
+    def _left(self, plans: list[np.ndarray]) -> dict[tuple[str, str], int]:
+        left = dict(self.stock)
+        for o, x in enumerate(plans):
+            for cell, q in self._use(o, x):
+                left[cell] -= q
+        return left
+
+    def _solve_alone(self, q: AllocationProblem) -> tuple[int, np.ndarray]:
+        """One order's optimum (or CP-SAT's bound and plan, if the fast path gives up)."""
         from oms_sourcing.allocation.cpsat import solve_cpsat
 
-        total = -sum(price * self.stock.get(key, 0) for key, price in self.prices.items())
-        for p in self.problems:
-            q = self.priced(p, None)
-            plan = solve_exact(q)
-            # CP-SAT's bound is a valid lower bound even when it stops short of optimal
-            total += plan.objective if plan is not None else solve_cpsat(q).bound
-        return total
+        plan = solve_exact(q)
+        if plan is None:
+            plan = solve_cpsat(q)
+            return plan.bound, np.asarray(plan.x)
+        return plan.objective, np.asarray(plan.x)
+
+    def lagrangian(self, rounds: int, upper: int) -> int:
+        """The best Lagrangian bound over ``rounds`` subgradient steps from the LP's prices.
+
+        With the shared stock priced (``λ >= 0`` per cell) instead of enforced, each order
+        alone is solved exactly, and ``Σ_o min_o(cost + λ) − Σ λ × stock`` bounds every plan;
+        each step raises the prices of over-used cells and lowers those of idle ones (Polyak
+        steps towards ``upper``, the best plan's objective). Usually tighter than the LP, as
+        each order's plan is integral. Only orders drawing on a cell whose price moved are
+        solved again.
+        """
+        lam: dict[tuple[str, str], float] = {key: float(v) for key, v in self.prices.items()}
+        if not lam:
+            lam = self._scarcity_prices()
+        n = len(self.problems)
+        values = [0] * n
+        uses: list[list[tuple[tuple[str, str], int]]] = [[] for _ in range(n)]
+        stale = set(range(n))
+        best, theta, prev = 0, 1.0, None
+        for step in range(rounds + 1):
+            price = {key: int(v) for key, v in lam.items() if int(v) > 0}
+            for o in sorted(stale):
+                q = self.priced(self.problems[o], None, price)
+                values[o], x = self._solve_alone(q)
+                uses[o] = self._use(o, x)
+            total = sum(values) - sum(v * self.stock.get(key, 0) for key, v in price.items())
+            if total > best:
+                best = total
+            elif prev is not None:
+                theta *= 0.7
+            prev = total
+            if step == rounds or self.out_of_time():
+                break
+            used: dict[tuple[str, str], int] = {}
+            for use in uses:
+                for cell, q_ in use:
+                    used[cell] = used.get(cell, 0) + q_
+            grad = {key: used.get(key, 0) - self.stock.get(key, 0)
+                    for key in set(used) | set(lam)}
+            grad = {key: g for key, g in grad.items() if g > 0 or lam.get(key, 0) > 0}
+            norm = sum(g * g for g in grad.values())
+            if not norm:
+                break    # the priced plans share the stock: their sum is optimal
+            t = theta * max(upper - total, 0) / norm
+            moved = set()
+            for key, g in grad.items():
+                new = max(0.0, lam.get(key, 0.0) + t * g)
+                if int(new) != int(lam.get(key, 0.0)):
+                    moved.add(key)
+                lam[key] = new
+            stale = {o for o in range(n) if moved.intersection(self.keys[o])}
+        return best
+
+    def _scarcity_prices(self) -> dict[tuple[str, str], float]:
+        """Starting prices without the LP: the cells of every SKU the wave asks for more of
+        than there is are worth what a unit saves against leaving it short (the penalty less
+        the cheapest way to ship it from there); the others start at zero."""
+        asked: dict[str, int] = {}
+        cheapest: dict[tuple[str, str], int] = {}
+        for o, p in enumerate(self.problems):
+            for i in range(p.n_lines):
+                sku = p.skus[int(p.line_sku[i])]
+                asked[sku] = asked.get(sku, 0) + int(p.demand[i])
+                for k in np.flatnonzero(p.allowed[i]).tolist():
+                    cell = self.cells[o][i][k]
+                    price = int(p.unit_cost[i, k] + p.fixed_cost[k])
+                    if price < cheapest.get(cell, price + 1):
+                        cheapest[cell] = price
+        held: dict[str, int] = {}
+        for (_, sku), q in self.stock.items():
+            held[sku] = held.get(sku, 0) + q
+        return {cell: float(max(self.penalty - price, 0))
+                for cell, price in cheapest.items()
+                if asked[cell[1]] > held.get(cell[1], 0) and self.stock.get(cell, 0) > 0}
 
     def improve(self, plans: list[np.ndarray], rounds: int) -> list[np.ndarray]:
         """Local search: each order in turn gives its stock back and takes the best plan for
         itself against what the others leave, while the wave's objective falls (never rises:
         the order's own plan is always still available)."""
-        from oms_sourcing.allocation.cpsat import solve_cpsat
-
         plans = [x.copy() for x in plans]
-        left = dict(self.stock)
-        for p, x in zip(self.problems, plans, strict=True):
-            for i, k in zip(*np.nonzero(x), strict=True):
-                left[(p.sources[k], p.skus[int(p.line_sku[i])])] -= int(x[i, k])
+        left = self._left(plans)
         for _ in range(rounds):
             changed = False
             for o, p in enumerate(self.problems):
+                if self.out_of_time():
+                    return plans
                 x = plans[o]
-                mine = [((p.sources[k], p.skus[int(p.line_sku[i])]), int(x[i, k]))
-                        for i, k in zip(*np.nonzero(x), strict=True)]
-                for key, q in mine:
-                    left[key] += q
-                problem = self.priced(p, left, prices=False)
-                plan = solve_exact(problem) or solve_cpsat(problem)
-                now = _objective(problem, x)
-                if plan.objective < now:
-                    x = np.asarray(plan.x).copy()
+                for cell, q in self._use(o, x):
+                    left[cell] += q
+                problem = self.priced(p, left, None)
+                value, y = self._solve_alone(problem)
+                if value < _objective(problem, x) and _objective(problem, y) == value:
+                    x = y.copy()
                     plans[o] = x
                     changed = True
-                for i, k in zip(*np.nonzero(x), strict=True):
-                    left[(p.sources[k], p.skus[int(p.line_sku[i])])] -= int(x[i, k])
+                for cell, q in self._use(o, x):
+                    left[cell] -= q
             if not changed:
                 break
+        return plans
+
+    def _narrowed(self, o: int, plan: np.ndarray, wish: np.ndarray,
+                  stock: Mapping[tuple[str, str], int], width: int) -> AllocationProblem:
+        """Order ``o``'s problem for a neighbourhood: each line may use the sources its plan
+        and its own optimum use, and the ``width`` cheapest others holding stock (a unit plus
+        the shipment); ``width`` 0 keeps every source."""
+        p = self.problems[o]
+        if not width or p.n_sources <= width:
+            return p
+        allowed = (plan > 0) | (wish > 0)
+        for i in range(p.n_lines):
+            held = np.array([stock.get(cell, 0) > 0 for cell in self.cells[o][i]])
+            ok = np.flatnonzero(p.allowed[i] & held)
+            price = p.unit_cost[i, ok] + p.fixed_cost[ok]
+            allowed[i, ok[np.lexsort((ok, price))][:width]] = True
+        return replace(p, allowed=allowed & p.allowed)
+
+    def neighbourhood_search(self, plans: list[np.ndarray], alone: list[int],
+                             wish: list[np.ndarray], config: WaveConfig) -> list[np.ndarray]:
+        """Large-neighbourhood search: free a few orders that compete for the same stock and
+        solve them jointly (a small MIP, warm-started with their plans) against what the others
+        leave, keeping the result when it is better.
+
+        Seeds are the orders furthest above their own optimum (``alone``, with plans
+        ``wish``); a seed's neighbours are the orders holding the cells its own optimum takes
+        (those count most) or that it may draw on. An order is seeded again only after its
+        plan changed. The steps and each MIP's nodes are the budget.
+        """
+        wanted = [{cell for cell, _ in self._use(o, x)} for o, x in enumerate(wish)]
+        plans = [x.copy() for x in plans]
+        n = len(plans)
+        left = self._left(plans)
+        holders: dict[tuple[str, str], set[int]] = {}
+        for o, x in enumerate(plans):
+            for cell, _ in self._use(o, x):
+                holders.setdefault(cell, set()).add(o)
+        value = [self.value(o, x) for o, x in enumerate(plans)]
+        tried = [False] * n
+        steps = 0
+        while steps < config.neighbourhoods and not self.out_of_time():
+            seeds = sorted((o for o in range(n) if not tried[o] and value[o] > alone[o]),
+                           key=lambda o: (alone[o] - value[o], o))
+            if not seeds:
+                break
+            for seed in seeds:
+                if steps >= config.neighbourhoods or self.out_of_time():
+                    break
+                if tried[seed]:
+                    continue
+                steps += 1
+                tried[seed] = True
+                score: dict[int, int] = {}
+                for cell in self.keys[seed]:
+                    weight = 4 if cell in wanted[seed] else 1
+                    for o in holders.get(cell, ()):
+                        if o != seed:
+                            score[o] = score.get(o, 0) + weight
+                rivals = sorted(score, key=lambda o: (-score[o], o))
+                hood = [seed, *rivals[:config.neighbourhood_orders - 1]]
+                if len(hood) < 2:
+                    continue
+                sub_stock = {cell: left[cell] for o in hood for cell in self.keys[o]}
+                for o in hood:
+                    for cell, q in self._use(o, plans[o]):
+                        sub_stock[cell] += q
+                problems = [self._narrowed(o, plans[o], wish[o], sub_stock,
+                                           config.neighbourhood_sources) for o in hood]
+                sub = _JointModel(problems, sub_stock, self.penalty)
+                found, _ = sub.solve_mip([plans[o] for o in hood], config.mip_solver,
+                                         config.neighbourhood_nodes)
+                if found is None:
+                    continue
+                before = sum(value[o] for o in hood)
+                after = [sub.value(h, x) for h, x in enumerate(found)]
+                new_left = dict(sub_stock)
+                for h, x in enumerate(found):
+                    for cell, q in sub._use(h, x):
+                        new_left[cell] -= q
+                # the MIP's quantities are rounded floats: keep them only if they fit the stock
+                if sum(after) >= before or min(new_left.values(), default=0) < 0:
+                    continue
+                for h, o in enumerate(hood):
+                    if np.array_equal(found[h], plans[o]):
+                        continue
+                    for cell, _ in self._use(o, plans[o]):
+                        holders[cell].discard(o)
+                    plans[o], value[o], tried[o] = found[h], after[h], False
+                    for cell, _ in self._use(o, plans[o]):
+                        holders.setdefault(cell, set()).add(o)
+                left.update(new_left)
         return plans
 
     def price_directed(self) -> list[np.ndarray]:
         """Orders sourced one by one against the stock left, each unit charged its LP price:
         a per-order pass that leaves stock where the LP says it is worth most."""
-        from oms_sourcing.allocation.cpsat import solve_cpsat
-
         stock = dict(self.stock)
         plans = []
-        for p in self.problems:
-            q = self.priced(p, stock)
-            plan = solve_exact(q)
-            if plan is None:
-                plan = solve_cpsat(q)
-            x = np.asarray(plan.x)
-            for i in range(p.n_lines):
-                sku = p.skus[int(p.line_sku[i])]
-                for k in np.flatnonzero(x[i]).tolist():
-                    stock[(p.sources[k], sku)] -= int(x[i, k])
+        for o, p in enumerate(self.problems):
+            _, x = self._solve_alone(self.priced(p, stock, self.prices))
+            for cell, q in self._use(o, x):
+                stock[cell] -= q
             plans.append(x)
         return plans
 
-    def solve_mip(self, hints: list[np.ndarray], config: WaveConfig
+    def solve_mip(self, hints: list[np.ndarray], backend: str, nodes: int
                   ) -> tuple[list[np.ndarray] | None, int]:
-        """The joint MIP within the budget: quantities per order (``None``: no plan found)
-        and the solver's bound."""
+        """The joint MIP within ``nodes`` (and the deadline, if any): quantities per order
+        (``None``: no plan found) and the solver's bound."""
         from ortools.linear_solver.python import model_builder as mb
 
-        # OR-Tools 9.15 crashes when HiGHS is given hints (SCIP takes them): the per-order
-        # plan stays the fallback either way (a joint plan is used only when it is better)
-        m, _, xs = self._build(integer=True, hints=None if config.mip_solver == "highs"
-                               else hints)
-        mip = mb.Solver(config.mip_solver)
+        # OR-Tools 9.15 crashes when HiGHS is given hints (SCIP takes them): the caller's plan
+        # stays the fallback either way (a MIP plan is used only when it is better)
+        m, _, xs = self._build(integer=True, hints=None if backend == "highs" else hints)
+        mip = mb.Solver(backend)
         mip.enable_output(False)
-        if config.mip_solver == "highs":
-            mip.set_solver_specific_parameters(
-                f"output_flag=false\nmip_max_nodes={config.mip_max_nodes}")
-        elif config.mip_solver == "scip":
-            mip.set_solver_specific_parameters(f"limits/nodes = {config.mip_max_nodes}")
-        mip.set_time_limit_in_seconds(config.time_limit_s)
+        if backend == "highs":
+            mip.set_solver_specific_parameters(f"output_flag=false\nmip_max_nodes={nodes}")
+        else:
+            mip.set_solver_specific_parameters(f"limits/nodes = {nodes}")
+        if self.deadline is not None:
+            mip.set_time_limit_in_seconds(max(self.deadline - time.perf_counter(), 0.01))
         status = mip.solve(m)
         if status not in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE):
             return None, 0
-        plans = []
-        for o, p in enumerate(self.problems):
-            qty = np.zeros((p.n_lines, p.n_sources), dtype=np.int64)
-            for (oo, i, k), var in xs.items():
-                if oo == o:
-                    qty[i, k] = round(mip.value(var))
-            plans.append(qty)
+        plans = [np.zeros((p.n_lines, p.n_sources), dtype=np.int64) for p in self.problems]
+        for (o, i, k), var in xs.items():
+            plans[o][i, k] = round(mip.value(var))
         bound = _int_bound(float(mip.best_objective_bound) * COST_SCALE)
         return plans, bound

@@ -176,9 +176,17 @@ def wave(
         "--now", help="Decision time (ISO-8601 with zone); default: the last order's "
                       "created_at.",
     )] = None,
-    time_limit: Annotated[float, typer.Option(
-        "--time-limit", min=0.0, help="Seconds for the joint MIP (the other steps add to it).",
-    )] = 60.0,
+    neighbourhoods: Annotated[int, typer.Option(
+        "--neighbourhoods", min=0, help="Neighbourhood-search steps: the work budget (the "
+                                        "same inputs always give the same plans).",
+    )] = 600,
+    mip: Annotated[bool, typer.Option(
+        "--mip", help="Also solve the whole wave as one MIP (SCIP; slow on large waves).",
+    )] = False,
+    time_limit: Annotated[float | None, typer.Option(
+        "--time-limit", min=0.0, help="A wall-clock safety stop in seconds (plans then may "
+                                      "differ from run to run); default: none.",
+    )] = None,
     brief: Annotated[bool, typer.Option(
         "--brief", help="Leave out the per-line explanations (candidates, alternatives).",
     )] = False,
@@ -199,7 +207,8 @@ def wave(
         at = decided_at or max(order.created_at for order in loaded.orders)
         result = allocate_wave(loaded.orders, loaded.ruleset, loaded.network,
                                loaded.ledger.snapshot(skus), at, catalog=loaded.catalog,
-                               config=WaveConfig(time_limit_s=time_limit))
+                               config=WaveConfig(neighbourhoods=neighbourhoods, mip=mip,
+                                                 time_limit_s=time_limit or None))
         for one in result.results:
             sys.stdout.write(json.dumps(one.to_dict(explain=not brief)) + "\n")
         currency = loaded.network.currency

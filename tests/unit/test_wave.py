@@ -7,10 +7,11 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal as D
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oms_sourcing.allocation.wave import allocate_wave
+from oms_sourcing.allocation.wave import WaveConfig, WaveResult, allocate_wave
 from oms_sourcing.domain import (
     Catalog,
     LineId,
@@ -97,15 +98,93 @@ def waves(draw: st.DrawFn) -> tuple[list[Order], dict[tuple[str, str], int]]:
     return orders, stock
 
 
+def test_the_neighbourhood_search_alone_swaps_what_one_order_at_a_time_cannot() -> None:
+    # each order re-taking its best plan against what the other holds changes nothing here:
+    # only the two solved together swap their warehouses
+    orders = [order(1, "berlin", MUG=1), order(2, "hamburg", MUG=1)]
+    led = ledger({("WH-HAM", "MUG"): 1, ("WH-MUC", "MUG"): 1})
+    only_local = WaveConfig(lp=False, lagrangian_rounds=0, neighbourhoods=0)
+    wave = allocate_wave(orders, POLICY, NETWORK, led.snapshot(["MUG"]), NOW, catalog=CATALOG,
+                         config=only_local)
+    assert wave.cost == D("9.20") and not wave.improved
+    only_lns = WaveConfig(lp=False, lagrangian_rounds=0, local_search_rounds=0,
+                          neighbourhoods=2, neighbourhood_orders=2)
+    wave = allocate_wave(orders, POLICY, NETWORK, led.snapshot(["MUG"]), NOW, catalog=CATALOG,
+                         config=only_lns)
+    assert wave.cost == D("8.70") and wave.improved
+    assert [name for name, _ in wave.phases] == ["build", "per_order", "optima",
+                                                 "neighbourhoods"]
+
+
+@pytest.mark.parametrize(("field", "value", "fix"), [
+    ("neighbourhoods", -1, "0 or more"),
+    ("neighbourhood_orders", 1, "at least 2 orders"),
+    ("mip_solver", "gurobi", "'scip' or 'highs'"),
+    ("time_limit_s", 0.0, "or None"),
+])
+def test_a_wave_config_names_the_field_the_value_and_the_fix(
+    field: str, value: object, fix: str,
+) -> None:
+    with pytest.raises(ValueError, match=field) as err:
+        WaveConfig(**{field: value})  # type: ignore[arg-type]
+    assert str(value) in str(err.value) and fix in str(err.value)
+
+
+def reference(orders: list[Order], stock: dict[tuple[str, str], int]) -> tuple[int, D]:
+    """The fewest units short, then the least shipping cost, of any joint plan: an
+    independent CP-SAT model written from the test's own cost table."""
+    from ortools.sat.python import cp_model
+
+    model = cp_model.CpModel()
+    sources = ("WH-HAM", "WH-MUC")
+    cents, short_terms, take = [], [], defaultdict(list)
+    for o in orders:
+        place = next(name for name, loc in PLACES.items() if loc == o.shipping.address)
+        for src in sources:
+            ship = model.new_bool_var(f"{o.id}-{src}")
+            cents.append(int(D(COST[(src, place)]) * 100) * ship)
+            for line in o.lines:
+                x = model.new_int_var(0, int(line.qty), f"{o.id}-{line.id}-{src}")
+                model.add(x <= int(line.qty) * ship)
+                cents.append(10 * x)
+                take[(src, str(line.sku))].append(x)
+                take[(o.id, line.id)].append(x)
+        for line in o.lines:
+            short = model.new_int_var(0, int(line.qty), f"{o.id}-{line.id}-short")
+            model.add(sum(take[(o.id, line.id)]) + short == int(line.qty))
+            short_terms.append(short)
+    for (src, sku), q in stock.items():
+        model.add(sum(take[(src, sku)]) <= q)
+    model.minimize(sum(short_terms) * 10**6 + sum(cents))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    assert solver.solve(model) == cp_model.OPTIMAL
+    value = round(solver.objective_value)
+    return value // 10**6, D(value % 10**6) / 100
+
+
+CONFIGS = [WaveConfig(), WaveConfig(mip=True, neighbourhoods=0),
+           WaveConfig(lp=False, lagrangian_rounds=3, neighbourhood_orders=2)]
+
+
 @settings(max_examples=25, deadline=None)
-@given(waves())
+@given(waves(), st.sampled_from(CONFIGS))
 def test_a_wave_never_oversells_and_never_costs_more_than_one_by_one(
-    case: tuple[list[Order], dict[tuple[str, str], int]],
+    case: tuple[list[Order], dict[tuple[str, str], int]], config: WaveConfig,
 ) -> None:
     orders, stock = case
     led = ledger(stock)
     wave = allocate_wave(orders, POLICY, NETWORK, led.snapshot(["MUG", "PAN"]), NOW,
-                         catalog=CATALOG)
+                         catalog=CATALOG, config=config)
+    again = allocate_wave(orders, POLICY, NETWORK, led.snapshot(["MUG", "PAN"]), NOW,
+                          catalog=CATALOG, config=config)
+    assert plans(wave) == plans(again)
+    # the bound holds against the true optimum, and "optimal" means it
+    short, cost = reference(orders, stock)
+    assert wave.short_units == short
+    assert bound_on_cost(wave) <= cost <= wave.cost
+    if wave.status == "optimal":
+        assert wave.cost == cost
     taken: dict[tuple[str, str], D] = defaultdict(D)
     for result in wave.results:
         for allocs in result.reservations().values():
@@ -125,3 +204,16 @@ def test_a_wave_never_oversells_and_never_costs_more_than_one_by_one(
         for h in (*result.backorders, *result.held, *result.cancelled):
             got[h.line.line_id] += h.line.qty
         assert got == {line.id: line.qty for line in o.lines}
+
+
+def bound_on_cost(wave: WaveResult) -> D:
+    """The wave's bound on the full objective, less the short penalty of its own short units
+    (every plan leaves at least as many short, as the reference shows)."""
+    penalty = ((wave.objective - wave.cost) / wave.short_units if wave.short_units else D(0))
+    return wave.bound - penalty * wave.short_units
+
+
+def plans(wave: WaveResult) -> list[dict[str, object]]:
+    """Each order's decisions, without the solver's timing."""
+    return [{key: value for key, value in r.to_dict().items() if key != "solver"}
+            for r in wave.results]
