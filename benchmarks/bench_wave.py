@@ -2,10 +2,10 @@
 
 Run with ``pytest benchmarks/bench_wave.py --benchmark-only -s``. Environment:
 
-* ``WAVE_SIZES`` — comma-separated ``orders x sources x max units`` cases (default
-  ``1000x50x3,1000x50x10,1000x500x3``; add ``10000x500x3`` for the big one): ``WAVE_SKUS``
-  (default 500) SKUs stocked 0..max units at ~20 % of the sources, so orders compete for stock
-  (0-3 units: very scarce, a third of the lines need two sources; 0-10: scarce),
+* ``WAVE_SIZES`` — comma-separated ``orders x sources x max units [x SKUs]`` cases (default
+  ``1000x50x3,1000x50x10,1000x500x3``; add ``10000x500x3x5000`` for the big one): SKUs
+  (default ``WAVE_SKUS``, 500) stocked 0..max units at ~20 % of the sources, so orders compete
+  for stock (0-3 units: very scarce, a third of the lines need two sources; 0-10: scarce),
 * the budget, in work: ``WAVE_NEIGHBOURHOODS`` (600) neighbourhood-search steps of
   ``WAVE_HOOD`` (12) orders, ``WAVE_LAGRANGIAN`` (10) subgradient rounds; ``WAVE_MIP=1`` adds
   the whole-wave MIP (``WAVE_NODES`` nodes, default 100,000); ``WAVE_TIME_LIMIT`` a wall-clock
@@ -75,16 +75,16 @@ def summary(r: WaveResult) -> dict[str, Any]:
 @pytest.mark.parametrize("case", SIZES, ids=lambda c: "x".join(map(str, c)))
 def test_bench_wave(benchmark: Any, case: tuple[int, ...],
                     capsys: pytest.CaptureFixture[str]) -> None:
-    n_orders, n_sources, max_qty = (*case, 3)[:3]
-    result = benchmark.pedantic(run_wave, args=(n_orders, n_sources, max_qty), rounds=1,
+    n_orders, n_sources, max_qty, skus = (*case, 3, SKUS)[:4]
+    result = benchmark.pedantic(run_wave, args=(n_orders, n_sources, max_qty, skus), rounds=1,
                                 iterations=1)
-    info = summary(result) | {"orders": n_orders, "sources": n_sources, "skus": SKUS,
+    info = summary(result) | {"orders": n_orders, "sources": n_sources, "skus": skus,
                               "max_qty": max_qty, "config": repr(CONFIG)}
     benchmark.extra_info.update(info)
     assert result.objective <= result.per_order_objective
     steps = ", ".join(f"{name} {sec:.1f}" for name, sec in result.phases)
     with capsys.disabled():
-        print(f"\n[wave] {n_orders} orders x {n_sources} sources, {SKUS} SKUs, 0-{max_qty} "
+        print(f"\n[wave] {n_orders} orders x {n_sources} sources, {skus} SKUs, 0-{max_qty} "
               f"units: wave {info['cost']:.2f} vs per-order {info['per_order_cost']:.2f} "
               f"({info['saving_pct']}% less), short {info['short_units']}/"
               f"{info['per_order_short_units']}; gap {info['gap_pct']}% vs per-order "

@@ -164,6 +164,7 @@ class _Joint:
     index: int
     problem: AllocationProblem
     x: np.ndarray
+    alone: bool     # no earlier order took its SKUs: ``x`` is its optimum alone, proven
 
 
 def _remaining(snapshot: StockSnapshot, used: Mapping[str, np.ndarray],
@@ -239,6 +240,7 @@ def allocate_wave(
     joint: list[_Joint] = []
     for n, e in enumerate(entries):
         skus = sorted({line.sku for line in e.order.lines if line.sku in snapshot})
+        untouched = not any(sku in used for sku in skus)
         now_snap = _remaining(snapshot, used, skus)
         sp = build_problem(e.order, e.policy, network, now_snap, now, catalog=catalog,
                            bid_prices=bid_prices)
@@ -261,7 +263,8 @@ def allocate_wave(
                 and e.full.virtual is None and not e.full.rejected
                 and not e.policy.uses_rank and not whole.has_side_constraints):
             x_full = _to_columns(whole, sp.physical, order_plans["physical"])
-            joint.append(_Joint(n, whole, x_full))
+            proven = order_plans["physical"].status is SolveStatus.OPTIMAL
+            joint.append(_Joint(n, whole, x_full, untouched and proven))
 
     penalty = max((int(j.problem.short_cost.max()) for j in joint), default=1)
 
@@ -283,6 +286,12 @@ def allocate_wave(
     alone: list[int] = []     # each order's optimum alone, with the common short penalty
     wish: list[np.ndarray] = []   # and its plan
     for j in joint:
+        if j.alone:
+            c, s = objective(j.problem, j.x)
+            alone.append(c + penalty * s)
+            wish.append(j.x)
+            optima += alone[-1]
+            continue
         best = solve_exact(j.problem)
         plan = (best if best is not None
                 else solve_problem(entries[j.index].full, solver)["physical"])
@@ -344,7 +353,7 @@ def allocate_wave(
         lap("mip")
     lagrangian = 0
     if joint and (model.prices or config.lagrangian_rounds):
-        lagrangian = model.lagrangian(config.lagrangian_rounds, best_obj)
+        lagrangian = model.lagrangian(config.lagrangian_rounds, best_obj, alone, wish)
         lap("lagrangian")
     joint_x: list[np.ndarray] | None = None
     wave_cost, wave_short = base_cost, base_short
@@ -553,7 +562,8 @@ class _JointModel:
             return plan.bound, np.asarray(plan.x)
         return plan.objective, np.asarray(plan.x)
 
-    def lagrangian(self, rounds: int, upper: int) -> int:
+    def lagrangian(self, rounds: int, upper: int, alone: list[int],
+                   wish: list[np.ndarray]) -> int:
         """The best Lagrangian bound over ``rounds`` subgradient steps from the LP's prices.
 
         With the shared stock priced (``λ >= 0`` per cell) instead of enforced, each order
@@ -561,15 +571,16 @@ class _JointModel:
         each step raises the prices of over-used cells and lowers those of idle ones (Polyak
         steps towards ``upper``, the best plan's objective). Usually tighter than the LP, as
         each order's plan is integral. Only orders drawing on a cell whose price moved are
-        solved again.
+        solved again; an order none of whose cells is priced keeps its optimum alone
+        (``alone``, plan ``wish``; a lower bound of it, where that was not proven).
         """
         lam: dict[tuple[str, str], float] = {key: float(v) for key, v in self.prices.items()}
         if not lam:
             lam = self._scarcity_prices()
         n = len(self.problems)
-        values = [0] * n
-        uses: list[list[tuple[tuple[str, str], int]]] = [[] for _ in range(n)]
-        stale = set(range(n))
+        values = list(alone)
+        uses = [self._use(o, x) for o, x in enumerate(wish)]
+        stale = {o for o in range(n) if any(lam.get(cell, 0.0) >= 1 for cell in self.keys[o])}
         best, theta, prev = 0, 1.0, None
         for step in range(rounds + 1):
             price = {key: int(v) for key, v in lam.items() if int(v) > 0}
