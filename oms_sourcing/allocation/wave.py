@@ -49,7 +49,13 @@ from oms_sourcing.allocation.allocate import (
 from oms_sourcing.allocation.builder import COST_SCALE, SourcingProblem, build_problem
 from oms_sourcing.allocation.exact import solve_exact
 from oms_sourcing.allocation.lookahead import BidPrices
-from oms_sourcing.allocation.problem import AllocationProblem, Plan, SolveStatus, make_plan
+from oms_sourcing.allocation.problem import (
+    AllocationProblem,
+    Plan,
+    SolveStatus,
+    make_plan,
+    objective_of,
+)
 from oms_sourcing.domain import Catalog, Order
 from oms_sourcing.inventory.network import SourceNetwork
 from oms_sourcing.inventory.stock import SkuStock, StockSnapshot
@@ -268,15 +274,9 @@ def allocate_wave(
 
     penalty = max((int(j.problem.short_cost.max()) for j in joint), default=1)
 
-    def objective(p: AllocationProblem, x: np.ndarray) -> tuple[int, int]:
-        """(cost without short, short units) of quantities ``x`` of ``p``."""
-        used_cols = x.sum(axis=0) > 0
-        cost = int(p.fixed_cost[used_cols].sum()) + int((p.unit_cost * x).sum())
-        return cost, int((p.demand - x.sum(axis=1)).sum())
-
     base_cost = base_short = 0
     for j in joint:
-        c, s = objective(j.problem, j.x)
+        c, s = _cost_and_short(j.problem, j.x)
         base_cost, base_short = base_cost + c, base_short + s
     base_obj = base_cost + penalty * base_short
 
@@ -287,7 +287,7 @@ def allocate_wave(
     wish: list[np.ndarray] = []   # and its plan
     for j in joint:
         if j.alone:
-            c, s = objective(j.problem, j.x)
+            c, s = _cost_and_short(j.problem, j.x)
             alone.append(c + penalty * s)
             wish.append(j.x)
             optima += alone[-1]
@@ -295,7 +295,7 @@ def allocate_wave(
         best = solve_exact(j.problem)
         plan = (best if best is not None
                 else solve_problem(entries[j.index].full, solver)["physical"])
-        c, s = objective(j.problem, np.asarray(plan.x))
+        c, s = _cost_and_short(j.problem, np.asarray(plan.x))
         alone.append(c + penalty * s if plan.status is SolveStatus.OPTIMAL else 0)
         wish.append(np.asarray(plan.x))
         # the order's own optimum fills at least as many units as any wave plan gives it
@@ -361,7 +361,7 @@ def allocate_wave(
         joint_x = best_x
         wave_cost = wave_short = 0
         for j, x in zip(joint, best_x, strict=True):
-            c, s = objective(j.problem, x)
+            c, s = _cost_and_short(j.problem, x)
             wave_cost, wave_short = wave_cost + c, wave_short + s
 
     results = list(per_order)
@@ -396,10 +396,16 @@ def allocate_wave(
     )
 
 
-def _objective(p: AllocationProblem, x: np.ndarray) -> int:
+def _cost_and_short(p: AllocationProblem, x: np.ndarray) -> tuple[int, int]:
+    """(cost without short, short units) of quantities ``x`` of ``p``."""
     used = x.sum(axis=0) > 0
-    return int(p.fixed_cost[used].sum() + (p.unit_cost * x).sum()
-               + (p.short_cost * (p.demand - x.sum(axis=1))).sum())
+    cost = int(p.fixed_cost[used].sum()) + int((p.unit_cost * x).sum())
+    return cost, int((p.demand - x.sum(axis=1)).sum())
+
+
+def _objective(p: AllocationProblem, x: np.ndarray) -> int:
+    """``p``'s own objective (its short costs included) of quantities ``x``."""
+    return objective_of(p, x, p.demand - x.sum(axis=1))
 
 
 def _int_bound(value: float) -> int:
@@ -426,6 +432,11 @@ class _JointModel:
                                                                strict=True)
                           if stock.get(self.cells[o][i][k], 0) > 0}))
             for o, p in enumerate(problems)]
+        # cell -> the orders that may draw on it
+        self.drawers: dict[tuple[str, str], list[int]] = {}
+        for o, cells in enumerate(self.keys):
+            for cell in cells:
+                self.drawers.setdefault(cell, []).append(o)
         self.columns = sum(p.n_sources for p in self.problems)
         # (order, column) pairs dropped by reduced-cost fixing
         self.dropped: set[tuple[int, int]] = set()
@@ -536,10 +547,8 @@ class _JointModel:
 
     def value(self, o: int, x: np.ndarray) -> int:
         """Order ``o``'s objective for quantities ``x``, with the common short penalty."""
-        p = self.problems[o]
-        used = x.sum(axis=0) > 0
-        return (int(p.fixed_cost[used].sum()) + int((p.unit_cost * x).sum())
-                + self.penalty * int((p.demand - x.sum(axis=1)).sum()))
+        cost, short = _cost_and_short(self.problems[o], x)
+        return cost + self.penalty * short
 
     def _use(self, o: int, x: np.ndarray) -> list[tuple[tuple[str, str], int]]:
         """The stock ``x`` takes, as (cell, units)."""
@@ -564,7 +573,8 @@ class _JointModel:
 
     def lagrangian(self, rounds: int, upper: int, alone: list[int],
                    wish: list[np.ndarray]) -> int:
-        """The best Lagrangian bound over ``rounds`` subgradient steps from the LP's prices.
+        """The best Lagrangian bound over ``rounds`` subgradient steps from the LP's prices
+        (scarcity prices without the LP).
 
         With the shared stock priced (``λ >= 0`` per cell) instead of enforced, each order
         alone is solved exactly, and ``Σ_o min_o(cost + λ) − Σ λ × stock`` bounds every plan;
@@ -613,7 +623,7 @@ class _JointModel:
                 if int(new) != int(lam.get(key, 0.0)):
                     moved.add(key)
                 lam[key] = new
-            stale = {o for o in range(n) if moved.intersection(self.keys[o])}
+            stale = {o for cell in moved for o in self.drawers.get(cell, ())}
         return best
 
     def _scarcity_prices(self) -> dict[tuple[str, str], float]:
