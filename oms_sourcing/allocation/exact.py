@@ -667,10 +667,7 @@ def _solve_lattice(p: AllocationProblem, m: _Matrices) -> list[int] | None:
             c = int(m.cost[u, k])
             g = h.copy()
             for q in range(1, b + 1):
-                src = [slice(None)] * len(dims)
-                dst = [slice(None)] * len(dims)
-                src[u], dst[u] = slice(0, dims[u] - q), slice(q, dims[u])
-                np.minimum(g[tuple(dst)], h[tuple(src)] + c * q, out=g[tuple(dst)])
+                _relax_along(g, h, u, q, c * q)
             h = g
         fixed = int(p.fixed_cost[k])
         if count is not None:
@@ -704,6 +701,17 @@ def _solve_lattice(p: AllocationProblem, m: _Matrices) -> list[int] | None:
             chosen.append(stage)
         v = prev
     return sorted(chosen)
+
+
+def _relax_along(g: IntArray, f: IntArray, u: int, q: int, cost: int) -> None:
+    """``g[v] = min(g[v], f[v - q e_u] + cost)`` wherever ``v_u >= q``, in place: filling
+    ``q`` more units of SKU ``u`` for ``cost``. Unreachable states may rise above ``_INF``;
+    callers clip once per stage."""
+    size = f.shape[u]
+    src: list[slice] = [slice(None)] * f.ndim
+    dst = list(src)
+    src[u], dst[u] = slice(0, size - q), slice(q, size)
+    np.minimum(g[tuple(dst)], f[tuple(src)] + cost, out=g[tuple(dst)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -746,11 +754,8 @@ class _Pool:
         for t in range(1, dims[self.u]):
             if best[t] >= _INF:
                 continue
-            src = [slice(None)] * len(dims)
-            dst = [slice(None)] * len(dims)
-            src[self.u], dst[self.u] = slice(0, dims[self.u] - t), slice(t, dims[self.u])
-            np.minimum(g[tuple(dst)], np.minimum(f[tuple(src)] + best[t], _INF),
-                       out=g[tuple(dst)])
+            _relax_along(g, f, self.u, t, best[t])
+        np.minimum(g, _INF, out=g)
         return g
 
     def back(self, before: IntArray, v: list[int], target: int) -> tuple[list[int], list[int]]:
