@@ -306,8 +306,8 @@ def run_allocator(instance: Instance, sequence: int, policy: Policy,
     return total
 
 
-# plans only (no Lagrangian bound) and a short neighbourhood search: a horizon has 100+ waves
-WAVE_CONFIG = WaveConfig(lagrangian_rounds=0, neighbourhoods=100)
+# plans only (no column generation) and a short neighbourhood search: a horizon has 100+ waves
+WAVE_CONFIG = WaveConfig(pricing_rounds=0, neighbourhoods=100)
 
 
 def run_waves(instance: Instance, sequence: int, size: int,

@@ -6,10 +6,11 @@ Run with ``pytest benchmarks/bench_wave.py --benchmark-only -s``. Environment:
   ``1000x50x3,1000x50x10,1000x500x3``; add ``10000x500x3x5000`` for the big one): SKUs
   (default ``WAVE_SKUS``, 500) stocked 0..max units at ~20 % of the sources, so orders compete
   for stock (0-3 units: very scarce, a third of the lines need two sources; 0-10: scarce),
-* the budget, in work: ``WAVE_NEIGHBOURHOODS`` (600) neighbourhood-search steps of
-  ``WAVE_HOOD`` (12) orders, ``WAVE_LAGRANGIAN`` (10) subgradient rounds; ``WAVE_MIP=1`` adds
-  the whole-wave MIP (``WAVE_NODES`` nodes, default 100,000); ``WAVE_TIME_LIMIT`` a wall-clock
-  stop (default none).
+* the budget, in work: ``WAVE_PRICING`` (30) column-generation rounds, ``WAVE_MASTER_NODES``
+  (2,000) nodes of the master MIP, ``WAVE_LOCAL_SEARCH`` (3) local-search rounds,
+  ``WAVE_NEIGHBOURHOODS`` (600) neighbourhood-search steps of ``WAVE_HOOD`` (12) orders;
+  ``WAVE_MIP=1`` adds the whole-wave MIP (``WAVE_NODES`` nodes, default 100,000);
+  ``WAVE_TIME_LIMIT`` a wall-clock stop (default none).
 
 Reported per case: wave and per-order cost and short units, the bounds (LP, Lagrangian, sum of
 per-order optima), the gap of both plans to the best bound, and the seconds of each step.
@@ -36,7 +37,9 @@ LIMIT = os.environ.get("WAVE_TIME_LIMIT")
 CONFIG = WaveConfig(
     neighbourhoods=int(os.environ.get("WAVE_NEIGHBOURHOODS", "600")),
     neighbourhood_orders=int(os.environ.get("WAVE_HOOD", "12")),
-    lagrangian_rounds=int(os.environ.get("WAVE_LAGRANGIAN", "10")),
+    local_search_rounds=int(os.environ.get("WAVE_LOCAL_SEARCH", "3")),
+    pricing_rounds=int(os.environ.get("WAVE_PRICING", "30")),
+    master_nodes=int(os.environ.get("WAVE_MASTER_NODES", "2000")),
     mip=os.environ.get("WAVE_MIP", "0") == "1",
     mip_max_nodes=int(os.environ.get("WAVE_NODES", "100000")),
     time_limit_s=float(LIMIT) if LIMIT else None,
@@ -66,6 +69,8 @@ def summary(r: WaveResult) -> dict[str, Any]:
         "saving_pct": round(float((r.per_order_cost - r.cost) / r.per_order_cost) * 100, 3)
         if r.per_order_cost else 0.0,
         "lp_bound": float(r.lp_bound) if r.lp_bound is not None else None,
+        "lagrangian_bound": float(r.lagrangian_bound)
+        if r.lagrangian_bound is not None else None,
         "bound": float(r.bound), "sum_of_optima": float(r.sum_of_optima),
         "columns": r.columns, "columns_kept": r.columns_kept, "seconds": round(r.seconds, 2),
         "phases": dict(r.phases),
@@ -89,5 +94,6 @@ def test_bench_wave(benchmark: Any, case: tuple[int, ...],
               f"({info['saving_pct']}% less), short {info['short_units']}/"
               f"{info['per_order_short_units']}; gap {info['gap_pct']}% vs per-order "
               f"{info['per_order_gap_pct']}%; bound {info['bound']:.2f} (LP "
-              f"{info['lp_bound']}, optima {info['sum_of_optima']:.2f}); {info['seconds']} s "
+              f"{info['lp_bound']}, Lagrangian {info['lagrangian_bound']}, optima "
+              f"{info['sum_of_optima']:.2f}); {info['seconds']} s "
               f"({steps})")

@@ -3,36 +3,42 @@
 Per-order sourcing is greedy across orders: the first order takes the cheap unit a later order
 needed more. :func:`allocate_wave` sources a wave together:
 
-1. **Per-order pass** — every order sourced in turn against the stock the earlier ones left, as
-   live sourcing would (the baseline, and the joint model's warm start: the wave result is never
-   worse than it).
-2. **Bounds** — the sum of per-order optima against the full stock (each order alone), the LP
-   relaxation of the joint model (GLOP), and a Lagrangian bound (step 4), whichever is highest.
-3. **Candidate reduction by reduced cost** — a shipment ``y[order, source]`` whose LP reduced
-   cost lifts the LP bound to the per-order plan's cost or above cannot be in any better plan
-   and is dropped, with its quantities; every source that can still improve is kept.
-4. **Price-directed pass and Lagrangian bound** — the LP's stock duals price every unit; the
-   orders sourced one by one with those prices give a second plan, and each order solved alone
-   with them gives a Lagrangian bound (the shared stock priced instead of enforced), usually a
-   little above the LP's because each order's plan is integral.
-5. **Joint model** — a MIP over the remaining columns (SCIP, bundled with OR-Tools; HiGHS as an
-   option), warm-started with the per-order plan, with a node limit and a wall-clock stop as
-   its budget, reporting its own bound.
-6. **Local search** — each order in turn gives its stock back and re-takes its best plan
-   against what the others leave, for a few rounds, from every plan found; the best is kept.
+1. **Each order alone** against the full stock (its optimum: the sum of them is a bound).
+2. **Per-order pass** — every order sourced in turn against the stock the earlier ones left,
+   as live sourcing would (the baseline, and the warm start: the wave result is never worse
+   than it). An order whose own optimum still fits the stock left keeps it without a solve.
+3. **Column generation** (Dantzig-Wolfe) — a master LP picks, per order, a convex mix of
+   known plans within the shared stock; its stock duals price every cell, and each order solved
+   alone against its priced stock (exactly, by the per-order solver) yields new plans. Every
+   round gives a Lagrangian bound, ``Σ_o min_o(cost + λ·use) − λ·stock``, which at the end is
+   the best bound that prices stock instead of enforcing it — above the LP relaxation of the
+   compact model (each order's plans are integral). Prices are smoothed (Wentges) towards the
+   best so far, and only orders whose dual exceeds their optimum alone are priced.
+4. **Master MIP** — one generated plan per order, within the stock (SCIP), warm-started with
+   the per-order plan: usually most of the saving.
+5. **Local search** — each order in turn gives its stock back and re-takes its best plan
+   against what the others leave; then a **large-neighbourhood search** frees a dozen orders
+   competing for the same stock and re-solves them jointly (a small SCIP MIP).
+6. Optionally the LP relaxation of the compact model (GLOP) and the **whole-wave MIP** over it,
+   with reduced-cost fixing (a shipment whose reduced cost lifts the LP bound above the
+   per-order plan's cost cannot be in a better plan).
 
 The objective is each order's own (shipping cost terms of its policy) plus a common penalty per
 unit left short, larger than any order's shipping, so the wave first ships as many units as the
 stock allows, then at least cost. Orders whose problems carry side constraints (bundles, one
 source per line, minimum values, binding capacities, hold-until-complete), virtual lines or
 ``rank`` policies keep their per-order plans, and their stock is taken out before the joint
-model. Capacity is not yet shared across the wave's orders.
+model. Capacity is not yet shared across the wave's orders. Every budget is work (rounds,
+nodes), so a wave gets the same plan on any machine; ``WaveConfig.time_limit_s`` is an
+optional wall-clock stop.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -44,6 +50,7 @@ from oms_sourcing.allocation.allocate import (
     AllocationResult,
     SolverConfig,
     _result,
+    _solve_one,
     solve_problem,
 )
 from oms_sourcing.allocation.builder import COST_SCALE, SourcingProblem, build_problem
@@ -72,11 +79,14 @@ class WaveConfig:
     (``None``: none), and a result it cut short may differ from run to run.
 
     Attributes:
-        lp: solve the LP relaxation (a bound, stock prices, reduced-cost fixing); skipped for
-            waves with more than ``lp_max_columns`` shipment columns (the Lagrangian bound
-            then starts from zero prices).
-        lagrangian_rounds: subgradient steps on the stock prices, each solving every order
-            alone against its priced stock; the bound is the best of them.
+        lp: solve the LP relaxation of the compact model (a bound, and reduced-cost fixing for
+            the whole-wave MIP); skipped for waves with more than ``lp_max_columns`` shipment
+            columns. The column generation's bound is never below it.
+        pricing_rounds: column-generation rounds (master LP solves), each pricing the orders
+            the master's stock duals make worth re-solving; the Lagrangian bound is the best
+            of them (0: no column generation; the bound is then the LP's and the sum of
+            per-order optima).
+        master_nodes: the nodes of the MIP that picks one generated plan per order (0: skip).
         neighbourhoods: large-neighbourhood-search steps: each frees ``neighbourhood_orders``
             orders competing for the same stock and re-solves them jointly (a small MIP,
             at most ``neighbourhood_nodes`` nodes) against what the others leave, each line
@@ -90,7 +100,8 @@ class WaveConfig:
 
     lp: bool = True
     lp_max_columns: int = 50_000
-    lagrangian_rounds: int = 10
+    pricing_rounds: int = 30
+    master_nodes: int = 2_000
     neighbourhoods: int = 600
     neighbourhood_orders: int = 12
     neighbourhood_sources: int = 8
@@ -102,9 +113,9 @@ class WaveConfig:
     time_limit_s: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("lp_max_columns", "lagrangian_rounds", "neighbourhoods",
-                     "neighbourhood_sources", "neighbourhood_nodes", "local_search_rounds",
-                     "mip_max_nodes"):
+        for name in ("lp_max_columns", "pricing_rounds", "master_nodes",
+                     "neighbourhoods", "neighbourhood_sources", "neighbourhood_nodes",
+                     "local_search_rounds", "mip_max_nodes"):
             if getattr(self, name) < 0:
                 raise ValueError(f"WaveConfig.{name} is {getattr(self, name)}; "
                                  "it must be 0 or more")
@@ -141,15 +152,16 @@ class WaveResult:
     per_order_objective: Decimal
     bound: Decimal
     lp_bound: Decimal | None
+    lagrangian_bound: Decimal | None   # column generation's (None: it did not run)
     sum_of_optima: Decimal
     gap: float
     joint_orders: int
     columns: int
     columns_kept: int
     seconds: float
-    #: seconds per step, in order: ``build`` (rules, problems), ``per_order``, ``optima``,
-    #: ``lp``, ``local_search``, ``neighbourhoods``, ``mip``, ``lagrangian`` (steps that did
-    #: not run are left out)
+    #: seconds per step, in order: ``build`` (rules, problems), ``optima``, ``per_order``,
+    #: ``lp``, ``column_generation``, ``master_mip``, ``local_search``, ``neighbourhoods``,
+    #: ``mip`` (steps that did not run are left out)
     phases: tuple[tuple[str, float], ...] = ()
 
 
@@ -169,8 +181,13 @@ class _Joint:
 
     index: int
     problem: AllocationProblem
-    x: np.ndarray
-    alone: bool     # no earlier order took its SKUs: ``x`` is its optimum alone, proven
+    plan: Plan      # the per-order pass's
+    ms: float       # and the milliseconds it took
+    best: Plan      # the order's optimum alone, against the full stock
+
+    @property
+    def x(self) -> np.ndarray:
+        return np.asarray(self.plan.x)
 
 
 def _remaining(snapshot: StockSnapshot, used: Mapping[str, np.ndarray],
@@ -185,16 +202,31 @@ def _remaining(snapshot: StockSnapshot, used: Mapping[str, np.ndarray],
     return StockSnapshot(snapshot.source_codes, out)
 
 
-def _to_columns(problem: AllocationProblem, sub: AllocationProblem, plan: Plan) -> np.ndarray:
-    """``plan`` of ``sub`` (a problem built later, on fewer columns) as quantities of
-    ``problem``'s columns."""
-    col = {code: j for j, code in enumerate(problem.sources)}
-    x = np.zeros((problem.n_lines, problem.n_sources), dtype=np.int64)
-    rows = {line: i for i, line in enumerate(problem.lines)}
-    for i, line in enumerate(sub.lines):
-        for k in np.flatnonzero(plan.x[i]).tolist():
-            x[rows[line], col[sub.sources[k]]] += int(plan.x[i, k])
-    return x
+def _fits(p: AllocationProblem, x: np.ndarray, stock: np.ndarray) -> bool:
+    """Whether quantities ``x`` of ``p`` fit ``stock`` (shaped like ``p.stock``)."""
+    need = np.zeros_like(p.stock)
+    np.add.at(need, p.line_sku, x)
+    return bool((need <= stock).all())
+
+
+def _taken(p: AllocationProblem, used: Mapping[str, np.ndarray], network: SourceNetwork,
+           managed: Callable[[str], bool]) -> np.ndarray | None:
+    """The units of each of ``p``'s stock cells (SKU, source) that ``used`` (units per SKU
+    and source, in network order) took; ``None`` if none."""
+    out: np.ndarray | None = None
+    columns: np.ndarray | None = None
+    for u, sku in enumerate(p.skus):
+        arr = used.get(sku)
+        if arr is None or not managed(sku):
+            continue
+        if columns is None:
+            columns = np.array([network.index(code) for code in p.sources], dtype=np.int64)
+        got = np.minimum(arr[columns], p.stock[u])
+        if got.any():
+            if out is None:
+                out = np.zeros_like(p.stock)
+            out[u] = got
+    return out
 
 
 def allocate_wave(
@@ -240,66 +272,75 @@ def allocate_wave(
     rversion = rules.version if isinstance(rules, Ruleset) else None
 
     lap("build")
-    # 1. per-order pass
-    used: dict[str, np.ndarray] = {}
-    per_order: list[AllocationResult] = []
-    joint: list[_Joint] = []
+    # 1. each order of the joint model (no side constraints, virtual lines or ranks) alone,
+    # against the full stock: a lower bound on its part of any wave plan
+    first: dict[int, tuple[AllocationProblem, Plan, float]] = {}
     for n, e in enumerate(entries):
+        whole = e.full.physical
+        if (whole is not None and e.full.virtual is None and not e.full.rejected
+                and not e.policy.uses_rank and not whole.has_side_constraints):
+            t0 = time.perf_counter()
+            plan = _solve_one(whole, "physical", e.full, solver)
+            first[n] = whole, plan, (time.perf_counter() - t0) * 1000
+    lap("optima")
+
+    # 2. the per-order pass: each order in turn against the stock the earlier ones left
+    used: dict[str, np.ndarray] = {}     # SKU -> units taken per source (network order)
+    per_order: list[AllocationResult | None] = []
+    joint: list[_Joint] = []
+    managed = catalog.stock_managed if catalog is not None else (lambda sku: True)
+
+    def take(sub: AllocationProblem, x: np.ndarray) -> None:
+        for i in range(sub.n_lines):
+            sku = sub.skus[int(sub.line_sku[i])]
+            for k in np.flatnonzero(x[i]).tolist():
+                arr = used.setdefault(sku, np.zeros(len(network.codes), dtype=np.int64))
+                arr[network.index(sub.sources[k])] += int(x[i, k])
+
+    for n, e in enumerate(entries):
+        if n in first:
+            whole, best, ms = first[n]
+            plan = best
+            # the order's problem on the stock the earlier orders left is the same as one built
+            # on it (which only lowers the stock-managed cells they took from); while that
+            # stock still holds the order's own optimum, it is still optimal
+            taken = _taken(whole, used, network, managed)
+            if taken is not None and not _fits(whole, np.asarray(best.x), whole.stock - taken):
+                t0 = time.perf_counter()
+                plan = _solve_one(replace(whole, stock=whole.stock - taken), "physical", e.full,
+                                  solver)
+                ms = (time.perf_counter() - t0) * 1000
+            take(whole, np.asarray(plan.x))
+            per_order.append(None)    # its result is made from the plan the wave keeps
+            joint.append(_Joint(n, whole, plan, ms, best))
+            continue
         skus = sorted({line.sku for line in e.order.lines if line.sku in snapshot})
-        untouched = not any(sku in used for sku in skus)
-        now_snap = _remaining(snapshot, used, skus)
-        sp = build_problem(e.order, e.policy, network, now_snap, now, catalog=catalog,
-                           bid_prices=bid_prices)
+        sp = build_problem(e.order, e.policy, network, _remaining(snapshot, used, skus), now,
+                           catalog=catalog, bid_prices=bid_prices)
         t0 = time.perf_counter()
         order_plans = solve_problem(sp, solver)
         ms = (time.perf_counter() - t0) * 1000
         per_order.append(_result(sp, order_plans, ms, e.trace, e.rule, rid, rversion, solver))
-        for name, sub in (("physical", sp.physical), ("virtual", sp.virtual)):
-            if sub is None or name not in order_plans:
-                continue
-            plan = order_plans[name]
-            for i in range(sub.n_lines):
-                sku = sub.skus[int(sub.line_sku[i])]
-                for k in np.flatnonzero(plan.x[i]).tolist():
-                    idx = network.index(sub.sources[k])
-                    arr = used.setdefault(sku, np.zeros(len(network.codes), dtype=np.int64))
-                    arr[idx] += int(plan.x[i, k])
-        whole = e.full.physical
-        if (whole is not None and sp.physical is not None and "physical" in order_plans
-                and e.full.virtual is None and not e.full.rejected
-                and not e.policy.uses_rank and not whole.has_side_constraints):
-            x_full = _to_columns(whole, sp.physical, order_plans["physical"])
-            proven = order_plans["physical"].status is SolveStatus.OPTIMAL
-            joint.append(_Joint(n, whole, x_full, untouched and proven))
+        for name, part in (("physical", sp.physical), ("virtual", sp.virtual)):
+            if part is not None and name in order_plans:
+                take(part, np.asarray(order_plans[name].x))
 
     penalty = max((int(j.problem.short_cost.max()) for j in joint), default=1)
-
     base_cost = base_short = 0
     for j in joint:
         c, s = _cost_and_short(j.problem, j.x)
         base_cost, base_short = base_cost + c, base_short + s
     base_obj = base_cost + penalty * base_short
-
-    lap("per_order")
-    # 2. sum of per-order optima against the full stock (each order alone)
-    optima = 0
-    alone: list[int] = []     # each order's optimum alone, with the common short penalty
-    wish: list[np.ndarray] = []   # and its plan
+    # each order's optimum alone, with the common short penalty (0 where not proven: still a
+    # lower bound), and its plan; their sum bounds the wave (each order fills at least as
+    # many units alone as in any wave plan)
+    alone: list[int] = []
+    wish: list[np.ndarray] = []
     for j in joint:
-        if j.alone:
-            c, s = _cost_and_short(j.problem, j.x)
-            alone.append(c + penalty * s)
-            wish.append(j.x)
-            optima += alone[-1]
-            continue
-        best = solve_exact(j.problem)
-        plan = (best if best is not None
-                else solve_problem(entries[j.index].full, solver)["physical"])
-        c, s = _cost_and_short(j.problem, np.asarray(plan.x))
-        alone.append(c + penalty * s if plan.status is SolveStatus.OPTIMAL else 0)
-        wish.append(np.asarray(plan.x))
-        # the order's own optimum fills at least as many units as any wave plan gives it
-        optima += alone[-1]
+        c, s = _cost_and_short(j.problem, np.asarray(j.best.x))
+        alone.append(c + penalty * s if j.best.status is SolveStatus.OPTIMAL else 0)
+        wish.append(np.asarray(j.best.x))
+    optima = sum(alone)
 
     # stock left for the joint orders: the full stock minus what the other orders use
     stock0: dict[tuple[str, str], int] = {}
@@ -311,15 +352,15 @@ def allocate_wave(
             stock0[(network.codes[k], sku)] = int(avail[k])
     in_joint = {j.index for j in joint}
     for n, e in enumerate(entries):
-        if n in in_joint:
+        done = per_order[n]
+        if n in in_joint or done is None:
             continue
-        for line_id, allocs in per_order[n].reservations().items():
+        for line_id, allocs in done.reservations().items():
             dec = e.full.line_decimals[line_id]
             for source, sku, qty in allocs:
                 if (source, sku) in stock0:
                     stock0[(source, sku)] -= int(qty.scaleb(dec))
-
-    lap("optima")
+    lap("per_order")
     deadline = None if config.time_limit_s is None else start + config.time_limit_s
     model = _JointModel([j.problem for j in joint], stock0, penalty, deadline)
     lp_bound: int | None = None
@@ -335,11 +376,21 @@ def allocate_wave(
         if value < best_obj:
             best_x, best_obj = xs, value
 
-    # 3-6: improve the plan (each step starts from the best so far)
-    if joint and model.prices:
-        consider(model.improve(model.price_directed(), config.local_search_rounds))
+    # 3-6: bound, then improve the plan (each step starts from the best so far)
+    lagrangian = 0
+    if joint and config.pricing_rounds:
+        lagrangian = model.column_generation([wish, best_x], alone, config.pricing_rounds)
+        lap("column_generation")
+        if config.master_nodes:
+            master_x = model.master_mip(best_x, config.master_nodes)
+            if master_x is not None:
+                consider(master_x)
+            lap("master_mip")
+    if joint and model.prices and not config.pricing_rounds:
+        # the LP's prices without column generation (whose plans the master MIP combines)
+        consider(model.improve(model.price_directed(), config.local_search_rounds, alone))
     if joint and config.local_search_rounds:
-        consider(model.improve(best_x, config.local_search_rounds))
+        consider(model.improve(best_x, config.local_search_rounds, alone))
     if joint and (model.prices or config.local_search_rounds):
         lap("local_search")
     if joint and config.neighbourhoods:
@@ -349,12 +400,8 @@ def allocate_wave(
     if joint and config.mip:
         mip_x, cp_bound = model.solve_mip(best_x, config.mip_solver, config.mip_max_nodes)
         if mip_x is not None:
-            consider(model.improve(mip_x, config.local_search_rounds))
+            consider(model.improve(mip_x, config.local_search_rounds, alone))
         lap("mip")
-    lagrangian = 0
-    if joint and (model.prices or config.lagrangian_rounds):
-        lagrangian = model.lagrangian(config.lagrangian_rounds, best_obj, alone, wish)
-        lap("lagrangian")
     joint_x: list[np.ndarray] | None = None
     wave_cost, wave_short = base_cost, base_short
     if best_obj < base_obj:
@@ -365,13 +412,17 @@ def allocate_wave(
             wave_cost, wave_short = wave_cost + c, wave_short + s
 
     results = list(per_order)
-    if joint_x is not None:
-        for j, x in zip(joint, joint_x, strict=True):
-            e = entries[j.index]
+    for n, j in enumerate(joint):
+        e = entries[j.index]
+        plan, ms = j.plan, j.ms
+        if joint_x is not None:
+            x = joint_x[n]
             plan = make_plan(j.problem, x, j.problem.demand - x.sum(axis=1),
                              status=SolveStatus.FEASIBLE, solver="wave")
-            results[j.index] = _result(e.full, {"physical": plan}, 0.0, e.trace, e.rule, rid,
-                                       rversion, solver)
+            ms = 0.0
+        # made on the wave's stock: explanations (alternatives) look at all of it
+        results[j.index] = _result(e.full, {"physical": plan}, ms, e.trace, e.rule, rid,
+                                   rversion, solver)
     # the MIP's bound ignores plans through columns reduced-cost fixing dropped, which cost at
     # least the per-order plan: it bounds only below that
     bound = max(lp_bound or 0, optima, lagrangian, min(cp_bound, base_obj))
@@ -384,16 +435,37 @@ def allocate_wave(
         return Decimal(v) / COST_SCALE
 
     return WaveResult(
-        results=tuple(results), status=status, improved=joint_x is not None,
+        results=tuple(r for r in results if r is not None), status=status,
+        improved=joint_x is not None,
         cost=money(wave_cost),
         per_order_cost=money(base_cost), short_units=wave_short,
         per_order_short_units=base_short, objective=money(wave_obj),
         per_order_objective=money(base_obj), bound=money(bound),
-        lp_bound=None if lp_bound is None else money(lp_bound), sum_of_optima=money(optima),
+        lp_bound=None if lp_bound is None else money(lp_bound),
+        lagrangian_bound=money(lagrangian) if joint and config.pricing_rounds else None,
+        sum_of_optima=money(optima),
         gap=gap, joint_orders=len(joint), columns=model.columns, columns_kept=model.kept,
         seconds=time.perf_counter() - start,
         phases=tuple((name, round(sec, 3)) for name, sec in phases.items()),
     )
+
+
+def _quiet_highs() -> Any:
+    """A HiGHS instance, without the banner the library's first instance in a process prints
+    on standard output (before any option can turn output off): the CLI writes JSON there."""
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            master = highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    master.setOptionValue("output_flag", False)
+    return master
 
 
 def _cost_and_short(p: AllocationProblem, x: np.ndarray) -> tuple[int, int]:
@@ -432,11 +504,6 @@ class _JointModel:
                                                                strict=True)
                           if stock.get(self.cells[o][i][k], 0) > 0}))
             for o, p in enumerate(problems)]
-        # cell -> the orders that may draw on it
-        self.drawers: dict[tuple[str, str], list[int]] = {}
-        for o, cells in enumerate(self.keys):
-            for cell in cells:
-                self.drawers.setdefault(cell, []).append(o)
         self.columns = sum(p.n_sources for p in self.problems)
         # (order, column) pairs dropped by reduced-cost fixing
         self.dropped: set[tuple[int, int]] = set()
@@ -444,6 +511,9 @@ class _JointModel:
         self.rows: dict[tuple[str, str], Any] = {}
         # (source, SKU) -> the LP's price of one more unit there (objective units, rounded down)
         self.prices: dict[tuple[str, str], int] = {}
+        # column generation's plans per order (by their bytes), cell ids and stock per cell id
+        self.generated: tuple[list[dict[bytes, np.ndarray]], list[np.ndarray], np.ndarray] = (
+            [], [], np.zeros(0, dtype=np.int64))
 
     def _cap(self, p: AllocationProblem, i: int, k: int) -> int:
         sku = p.skus[int(p.line_sku[i])]
@@ -561,7 +631,8 @@ class _JointModel:
                 left[cell] -= q
         return left
 
-    def _solve_alone(self, q: AllocationProblem) -> tuple[int, np.ndarray]:
+    @staticmethod
+    def _solve_alone(q: AllocationProblem) -> tuple[int, np.ndarray]:
         """One order's optimum (or CP-SAT's bound and plan, if the fast path gives up)."""
         from oms_sourcing.allocation.cpsat import solve_cpsat
 
@@ -571,87 +642,179 @@ class _JointModel:
             return plan.bound, np.asarray(plan.x)
         return plan.objective, np.asarray(plan.x)
 
-    def lagrangian(self, rounds: int, upper: int, alone: list[int],
-                   wish: list[np.ndarray]) -> int:
-        """The best Lagrangian bound over ``rounds`` subgradient steps from the LP's prices
-        (scarcity prices without the LP).
+    def _cell_ids(self) -> tuple[list[np.ndarray], list[tuple[str, str]]]:
+        """Each order's cells as integer ids (one matrix per order, shaped like its ``x``), and
+        the cell of each id."""
+        ids: dict[tuple[str, str], int] = {}
+        out = []
+        for o, p in enumerate(self.problems):
+            out.append(np.array([[ids.setdefault(cell, len(ids)) for cell in row]
+                                 for row in self.cells[o]], dtype=np.int64
+                                ).reshape(p.n_lines, p.n_sources))
+        return out, list(ids)
 
-        With the shared stock priced (``λ >= 0`` per cell) instead of enforced, each order
-        alone is solved exactly, and ``Σ_o min_o(cost + λ) − Σ λ × stock`` bounds every plan;
-        each step raises the prices of over-used cells and lowers those of idle ones (Polyak
-        steps towards ``upper``, the best plan's objective). Usually tighter than the LP, as
-        each order's plan is integral. Only orders drawing on a cell whose price moved are
-        solved again; an order none of whose cells is priced keeps its optimum alone
-        (``alone``, plan ``wish``; a lower bound of it, where that was not proven).
+    def column_generation(self, starts: list[list[np.ndarray]], alone: list[int],
+                          rounds: int) -> int:
+        """The Lagrangian (Dantzig-Wolfe) bound by column generation; the plans it generated
+        are kept for :meth:`master_mip`, its last stock prices in ``prices``.
+
+        The master LP chooses, per order, a convex combination of known plans (columns) within
+        the shared stock; its stock duals ``λ`` price every cell, and each order solved alone
+        against its priced stock (exactly) either yields a column of negative reduced cost or
+        proves there is none. For any ``λ >= 0``, ``Σ_o min_o(cost + λ·use) − λ·stock`` bounds
+        every plan of the wave; at the master's optimum it is the master's value, the best
+        bound that prices stock instead of enforcing it (stronger than the LP relaxation, as
+        each order's plans are integral). An order whose optimum alone (``alone``, a lower
+        bound of its priced optimum as prices are never negative) is no lower than its dual
+        cannot gain a column and is not solved; ``alone`` stands for its priced optimum in the
+        bound. ``rounds`` master solves at most; the plans in ``starts`` that fit the stock
+        seed the master. An order whose prices did not change since it was last priced is not
+        solved again.
         """
-        lam: dict[tuple[str, str], float] = {key: float(v) for key, v in self.prices.items()}
-        if not lam:
-            lam = self._scarcity_prices()
+        import highspy
+
         n = len(self.problems)
-        values = list(alone)
-        uses = [self._use(o, x) for o, x in enumerate(wish)]
-        stale = {o for o in range(n) if any(lam.get(cell, 0.0) >= 1 for cell in self.keys[o])}
-        best, theta, prev = 0, 1.0, None
-        for step in range(rounds + 1):
-            price = {key: int(v) for key, v in lam.items() if int(v) > 0}
-            for o in sorted(stale):
-                q = self.priced(self.problems[o], None, price)
-                values[o], x = self._solve_alone(q)
-                uses[o] = self._use(o, x)
-            total = sum(values) - sum(v * self.stock.get(key, 0) for key, v in price.items())
-            if total > best:
-                best = total
-            elif prev is not None:
-                theta *= 0.7
-            prev = total
-            if step == rounds or self.out_of_time():
+        cid, cells = self._cell_ids()
+        stock = np.array([self.stock.get(cell, 0) for cell in cells], dtype=np.int64)
+        # each order against the wave's stock, with the common short penalty
+        base = [self.priced(p, self.stock, None) for p in self.problems]
+        scale = float(COST_SCALE)    # the LP in currency units (better conditioned)
+        master = _quiet_highs()
+        # interior point without crossover: on this degenerate master it is several times
+        # faster than simplex, even warm-started, and its central duals price more evenly
+        master.setOptionValue("solver", "ipm")
+        master.setOptionValue("run_crossover", "off")
+        master.addRows(n, np.ones(n), np.ones(n), 0, np.zeros(0, dtype=np.int32),
+                       np.zeros(0, dtype=np.int32), np.zeros(0))
+        rows: dict[int, int] = {}
+        columns: list[dict[bytes, np.ndarray]] = [{} for _ in range(n)]
+
+        def add(o: int, x: np.ndarray) -> bool:
+            key = x.tobytes()
+            use = self._cell_use(cid[o], x)
+            if key in columns[o] or any(q > stock[c] for c, q in use.items()):
+                return False
+            for c in use:
+                if c not in rows:
+                    rows[c] = n + len(rows)
+                    master.addRow(-highspy.kHighsInf, float(stock[c]), 0,
+                                  np.zeros(0, dtype=np.int32), np.zeros(0))
+            index = np.array([o, *(rows[c] for c in use)], dtype=np.int32)
+            coef = np.array([1.0, *(float(q) for q in use.values())])
+            master.addCol(self.value(o, x) / scale, 0.0, highspy.kHighsInf, len(index), index,
+                          coef)
+            columns[o][key] = x
+            return True
+
+        for plans in starts:
+            for o, x in enumerate(plans):
+                add(o, x)
+        # Wentges smoothing: price at a mix of the best prices so far (the centre; the LP's, if
+        # it ran) and the master's duals, which swing wildly in early rounds
+        centre = np.array([self.prices.get(cell, 0) for cell in cells], dtype=np.float64)
+        best = 0
+        keys = [np.unique(cid[o][p.allowed]) for o, p in enumerate(self.problems)]
+        # per order: the prices of its cells when last priced, and its optimum then
+        seen: list[tuple[bytes, int, np.ndarray] | None] = [None] * n
+
+        def price(dual: np.ndarray, mu: np.ndarray, alpha: float) -> list[tuple[int, np.ndarray]]:
+            """New columns (negative reduced cost at the master's duals) from each order solved
+            against prices smoothed towards the centre, and the Lagrangian bound of those."""
+            nonlocal best, centre
+            lam = np.floor(alpha * centre + (1 - alpha) * dual).astype(np.int64)
+            value = list(alone)
+            found = []
+            for o in range(n):
+                tol = 1e-9 * abs(mu[o]) + 1
+                if alone[o] >= mu[o] - tol:
+                    continue    # no plan of o has a negative reduced cost
+                key = lam[keys[o]].tobytes()
+                last = seen[o]
+                if last is not None and last[0] == key:
+                    value[o], x = last[1], last[2]
+                else:
+                    q = base[o]
+                    value[o], x = self._solve_alone(
+                        replace(q, unit_cost=q.unit_cost + lam[cid[o]]))
+                    seen[o] = key, value[o], x
+                if self.value(o, x) + float((dual[cid[o]] * x).sum()) < mu[o] - tol:
+                    found.append((o, x))
+            bound = sum(value) - int((lam * stock).sum())
+            if bound > best:
+                best, centre = bound, lam.astype(np.float64)
+            return found
+
+        for _ in range(rounds):
+            if self.out_of_time():
                 break
-            used: dict[tuple[str, str], int] = {}
-            for use in uses:
-                for cell, q_ in use:
-                    used[cell] = used.get(cell, 0) + q_
-            grad = {key: used.get(key, 0) - self.stock.get(key, 0)
-                    for key in set(used) | set(lam)}
-            grad = {key: g for key, g in grad.items() if g > 0 or lam.get(key, 0) > 0}
-            norm = sum(g * g for g in grad.values())
-            if not norm:
-                break    # the priced plans share the stock: their sum is optimal
-            t = theta * max(upper - total, 0) / norm
-            moved = set()
-            for key, g in grad.items():
-                new = max(0.0, lam.get(key, 0.0) + t * g)
-                if int(new) != int(lam.get(key, 0.0)):
-                    moved.add(key)
-                lam[key] = new
-            stale = {o for cell in moved for o in self.drawers.get(cell, ())}
+            master.run()
+            if master.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                break
+            value_master = master.getInfo().objective_function_value * scale
+            if value_master - best <= 1e-6 * abs(value_master):
+                break      # the bound has reached the master's value: converged
+            duals = np.asarray(master.getSolution().row_dual)
+            dual = np.zeros(len(cells), dtype=np.float64)
+            for c, row in rows.items():
+                dual[c] = max(-duals[row] * scale, 0.0)
+            mu = duals[:n] * scale
+            # the smoothed prices first; the master's own if those find nothing (mispricing)
+            found = price(dual, mu, 0.5) or price(dual, mu, 0.0)
+            if not sum(add(o, x) for o, x in found):
+                break
+        lam = centre.astype(np.int64)
+        self.prices = {cells[c]: int(v) for c, v in enumerate(lam.tolist()) if v > 0}
+        self.generated = (columns, cid, stock)
         return best
 
-    def _scarcity_prices(self) -> dict[tuple[str, str], float]:
-        """Starting prices without the LP: the cells of every SKU the wave asks for more of
-        than there is are worth what a unit saves against leaving it short (the penalty less
-        the cheapest way to ship it from there); the others start at zero."""
-        asked: dict[str, int] = {}
-        cheapest: dict[tuple[str, str], int] = {}
-        for o, p in enumerate(self.problems):
-            for i in range(p.n_lines):
-                sku = p.skus[int(p.line_sku[i])]
-                asked[sku] = asked.get(sku, 0) + int(p.demand[i])
-                for k in np.flatnonzero(p.allowed[i]).tolist():
-                    cell = self.cells[o][i][k]
-                    price = int(p.unit_cost[i, k] + p.fixed_cost[k])
-                    if price < cheapest.get(cell, price + 1):
-                        cheapest[cell] = price
-        held: dict[str, int] = {}
-        for (_, sku), q in self.stock.items():
-            held[sku] = held.get(sku, 0) + q
-        return {cell: float(max(self.penalty - price, 0))
-                for cell, price in cheapest.items()
-                if asked[cell[1]] > held.get(cell[1], 0) and self.stock.get(cell, 0) > 0}
+    @staticmethod
+    def _cell_use(cid: np.ndarray, x: np.ndarray) -> dict[int, int]:
+        use: dict[int, int] = {}
+        for i, k in zip(*np.nonzero(x), strict=True):
+            c = int(cid[i, k])
+            use[c] = use.get(c, 0) + int(x[i, k])
+        return use
 
-    def improve(self, plans: list[np.ndarray], rounds: int) -> list[np.ndarray]:
+    def master_mip(self, hint: list[np.ndarray], nodes: int) -> list[np.ndarray] | None:
+        """The best choice of one plan per order among those :meth:`column_generation`
+        generated, within the stock (SCIP, at most ``nodes`` nodes, warm-started with
+        ``hint``, whose plans must be among them); ``None`` if it found none."""
+        from ortools.linear_solver import pywraplp  # type: ignore[attr-defined]
+
+        columns, cid, stock = self.generated
+        mip = pywraplp.Solver.CreateSolver("SCIP")
+        mip.SetSolverSpecificParametersAsString(f"limits/nodes = {nodes}\n")
+        if self.deadline is not None:
+            mip.SetTimeLimit(int(max(self.deadline - time.perf_counter(), 0.01) * 1000))
+        mip.Objective().SetMinimization()
+        rows: dict[int, Any] = {}
+        chosen: list[list[tuple[Any, np.ndarray]]] = []
+        hint_vars, hint_values = [], []
+        for o, cols in enumerate(columns):
+            pick = mip.Constraint(1.0, 1.0)
+            chosen.append([])
+            for key, x in cols.items():
+                z = mip.BoolVar("")
+                mip.Objective().SetCoefficient(z, self.value(o, x) / COST_SCALE)
+                pick.SetCoefficient(z, 1.0)
+                for c, q in self._cell_use(cid[o], x).items():
+                    if c not in rows:
+                        rows[c] = mip.Constraint(-mip.infinity(), float(stock[c]))
+                    rows[c].SetCoefficient(z, float(q))
+                chosen[o].append((z, x))
+                hint_vars.append(z)
+                hint_values.append(1.0 if key == hint[o].tobytes() else 0.0)
+        mip.SetHint(hint_vars, hint_values)
+        if mip.Solve() not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+            return None
+        return [max(cols, key=lambda zx: zx[0].solution_value())[1] for cols in chosen]
+
+    def improve(self, plans: list[np.ndarray], rounds: int, alone: list[int]
+                ) -> list[np.ndarray]:
         """Local search: each order in turn gives its stock back and takes the best plan for
         itself against what the others leave, while the wave's objective falls (never rises:
-        the order's own plan is always still available)."""
+        the order's own plan is always still available). Orders at their optimum alone
+        (``alone``) are skipped."""
         plans = [x.copy() for x in plans]
         left = self._left(plans)
         for _ in range(rounds):
@@ -660,6 +823,8 @@ class _JointModel:
                 if self.out_of_time():
                     return plans
                 x = plans[o]
+                if self.value(o, x) <= alone[o]:
+                    continue
                 for cell, q in self._use(o, x):
                     left[cell] += q
                 problem = self.priced(p, left, None)

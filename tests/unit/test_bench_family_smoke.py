@@ -73,13 +73,13 @@ def test_the_benchmark_runs_every_policy_at_a_tiny_size() -> None:
 
 def test_the_wave_benchmark_runs_at_a_tiny_size() -> None:
     bench = load("bench_wave")
-    config = bench.WaveConfig(neighbourhoods=20, lagrangian_rounds=2, mip=True,
+    config = bench.WaveConfig(neighbourhoods=20, pricing_rounds=2, mip=True,
                               mip_max_nodes=200)
     result = bench.run_wave(30, 8, max_qty=2, skus=10, config=config)
     info = bench.summary(result)
     assert [name for name, _ in result.phases] == [
-        "build", "per_order", "optima", "lp", "local_search", "neighbourhoods", "mip",
-        "lagrangian"]
+        "build", "optima", "per_order", "lp", "column_generation", "master_mip",
+        "local_search", "neighbourhoods", "mip"]
     assert info["cost"] <= info["per_order_cost"] or info["short_units"] < info[
         "per_order_short_units"]
     assert info["gap_pct"] <= info["per_order_gap_pct"]

@@ -103,16 +103,16 @@ def test_the_neighbourhood_search_alone_swaps_what_one_order_at_a_time_cannot() 
     # only the two solved together swap their warehouses
     orders = [order(1, "berlin", MUG=1), order(2, "hamburg", MUG=1)]
     led = ledger({("WH-HAM", "MUG"): 1, ("WH-MUC", "MUG"): 1})
-    only_local = WaveConfig(lp=False, lagrangian_rounds=0, neighbourhoods=0)
+    only_local = WaveConfig(lp=False, pricing_rounds=0, neighbourhoods=0)
     wave = allocate_wave(orders, POLICY, NETWORK, led.snapshot(["MUG"]), NOW, catalog=CATALOG,
                          config=only_local)
     assert wave.cost == D("9.20") and not wave.improved
-    only_lns = WaveConfig(lp=False, lagrangian_rounds=0, local_search_rounds=0,
+    only_lns = WaveConfig(lp=False, pricing_rounds=0, local_search_rounds=0,
                           neighbourhoods=2, neighbourhood_orders=2)
     wave = allocate_wave(orders, POLICY, NETWORK, led.snapshot(["MUG"]), NOW, catalog=CATALOG,
                          config=only_lns)
     assert wave.cost == D("8.70") and wave.improved
-    assert [name for name, _ in wave.phases] == ["build", "per_order", "optima",
+    assert [name for name, _ in wave.phases] == ["build", "optima", "per_order",
                                                  "neighbourhoods"]
 
 
@@ -164,7 +164,8 @@ def reference(orders: list[Order], stock: dict[tuple[str, str], int]) -> tuple[i
 
 
 CONFIGS = [WaveConfig(), WaveConfig(mip=True, neighbourhoods=0),
-           WaveConfig(lp=False, lagrangian_rounds=3, neighbourhood_orders=2)]
+           WaveConfig(lp=False, pricing_rounds=3, master_nodes=0, neighbourhood_orders=2),
+           WaveConfig(lp=False, local_search_rounds=0, neighbourhoods=0)]
 
 
 @settings(max_examples=25, deadline=None)
