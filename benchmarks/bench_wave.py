@@ -6,8 +6,8 @@ Run with ``pytest benchmarks/bench_wave.py --benchmark-only -s``. Environment:
   ``1000x50x3,1000x50x10,1000x500x3``; add ``10000x500x3x5000`` for the big one): SKUs
   (default ``WAVE_SKUS``, 500) stocked 0..max units at ~20 % of the sources, so orders compete
   for stock (0-3 units: very scarce, a third of the lines need two sources; 0-10: scarce),
-* the budget, in work: ``WAVE_PRICING`` (30) column-generation rounds, ``WAVE_MASTER_NODES``
-  (2,000) nodes of the master MIP, ``WAVE_LOCAL_SEARCH`` (3) local-search rounds,
+* the budget, in work: ``WAVE_PRICING`` (30) column-generation rounds, ``WAVE_MASTER_EFFORT``
+  (2) deterministic seconds of the master MIP, ``WAVE_LOCAL_SEARCH`` (3) local-search rounds,
   ``WAVE_NEIGHBOURHOODS`` (600) neighbourhood-search steps of ``WAVE_HOOD`` (12) orders;
   ``WAVE_MIP=1`` adds the whole-wave MIP (``WAVE_NODES`` nodes, default 100,000);
   ``WAVE_TIME_LIMIT`` a wall-clock stop (default none).
@@ -30,16 +30,27 @@ from oms_sourcing.allocation.wave import WaveConfig, WaveResult, allocate_wave
 from oms_sourcing.rules.model import Objective, Policy
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
-SIZES = [tuple(int(v) for v in case.split("x"))
-         for case in os.environ.get("WAVE_SIZES", "1000x50x3,1000x50x10,1000x500x3").split(",")]
 SKUS = int(os.environ.get("WAVE_SKUS", "500"))
+
+
+def parse_case(text: str) -> tuple[int, int, int, int]:
+    """``orders x sources [x max units [x SKUs]]``; missing fields: 3 units, ``SKUS``."""
+    values = [int(v) for v in text.split("x")]
+    if not 2 <= len(values) <= 4:
+        raise ValueError(f"WAVE_SIZES case {text!r}: use orders x sources [x units [x SKUs]]")
+    orders, sources, units, skus = (*values, *(0, 0, 3, SKUS)[len(values):])
+    return orders, sources, units, skus
+
+
+SIZES = [parse_case(case) for case in
+         os.environ.get("WAVE_SIZES", "1000x50x3,1000x50x10,1000x500x3").split(",")]
 LIMIT = os.environ.get("WAVE_TIME_LIMIT")
 CONFIG = WaveConfig(
     neighbourhoods=int(os.environ.get("WAVE_NEIGHBOURHOODS", "600")),
     neighbourhood_orders=int(os.environ.get("WAVE_HOOD", "12")),
     local_search_rounds=int(os.environ.get("WAVE_LOCAL_SEARCH", "3")),
     pricing_rounds=int(os.environ.get("WAVE_PRICING", "30")),
-    master_nodes=int(os.environ.get("WAVE_MASTER_NODES", "2000")),
+    master_effort=float(os.environ.get("WAVE_MASTER_EFFORT", "2")),
     mip=os.environ.get("WAVE_MIP", "0") == "1",
     mip_max_nodes=int(os.environ.get("WAVE_NODES", "100000")),
     time_limit_s=float(LIMIT) if LIMIT else None,
@@ -78,9 +89,9 @@ def summary(r: WaveResult) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("case", SIZES, ids=lambda c: "x".join(map(str, c)))
-def test_bench_wave(benchmark: Any, case: tuple[int, ...],
+def test_bench_wave(benchmark: Any, case: tuple[int, int, int, int],
                     capsys: pytest.CaptureFixture[str]) -> None:
-    n_orders, n_sources, max_qty, skus = (*case, 3, SKUS)[:4]
+    n_orders, n_sources, max_qty, skus = case
     result = benchmark.pedantic(run_wave, args=(n_orders, n_sources, max_qty, skus), rounds=1,
                                 iterations=1)
     info = summary(result) | {"orders": n_orders, "sources": n_sources, "skus": skus,

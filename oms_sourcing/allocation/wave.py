@@ -14,8 +14,8 @@ needed more. :func:`allocate_wave` sources a wave together:
    the best bound that prices stock instead of enforcing it — above the LP relaxation of the
    compact model (each order's plans are integral). Prices are smoothed (Wentges) towards the
    best so far, and only orders whose dual exceeds their optimum alone are priced.
-4. **Master MIP** — one generated plan per order, within the stock (SCIP), warm-started with
-   the per-order plan: usually most of the saving.
+4. **Master MIP** — one generated plan per order, within the stock (CP-SAT, deterministic),
+   warm-started with the per-order plan: usually most of the saving.
 5. **Local search** — each order in turn gives its stock back and re-takes its best plan
    against what the others leave; then a **large-neighbourhood search** frees a dozen orders
    competing for the same stock and re-solves them jointly (a small SCIP MIP).
@@ -86,7 +86,11 @@ class WaveConfig:
             the master's stock duals make worth re-solving; the Lagrangian bound is the best
             of them (0: no column generation; the bound is then the LP's and the sum of
             per-order optima).
-        master_nodes: the nodes of the MIP that picks one generated plan per order (0: skip).
+        pricing_tolerance: column generation stops once its bound is within this fraction of
+            the per-order pass's cost of the master LP's value (the best bound it could reach
+            lies between the two); 0: only when no order can gain a plan.
+        master_effort: the deterministic seconds (CP-SAT's work measure) of the MIP that picks
+            one generated plan per order (0: skip it).
         neighbourhoods: large-neighbourhood-search steps: each frees ``neighbourhood_orders``
             orders competing for the same stock and re-solves them jointly (a small MIP,
             at most ``neighbourhood_nodes`` nodes) against what the others leave, each line
@@ -101,7 +105,8 @@ class WaveConfig:
     lp: bool = True
     lp_max_columns: int = 50_000
     pricing_rounds: int = 30
-    master_nodes: int = 2_000
+    pricing_tolerance: float = 0.001
+    master_effort: float = 2.0
     neighbourhoods: int = 600
     neighbourhood_orders: int = 12
     neighbourhood_sources: int = 8
@@ -113,7 +118,7 @@ class WaveConfig:
     time_limit_s: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("lp_max_columns", "pricing_rounds", "master_nodes",
+        for name in ("lp_max_columns", "pricing_rounds", "master_effort",
                      "neighbourhoods", "neighbourhood_sources", "neighbourhood_nodes",
                      "local_search_rounds", "mip_max_nodes"):
             if getattr(self, name) < 0:
@@ -125,6 +130,9 @@ class WaveConfig:
         if self.mip_solver not in ("scip", "highs"):
             raise ValueError(f"WaveConfig.mip_solver is {self.mip_solver!r}; "
                              "use 'scip' or 'highs'")
+        if not 0 <= self.pricing_tolerance < 1:
+            raise ValueError(f"WaveConfig.pricing_tolerance is {self.pricing_tolerance}; use a "
+                             "fraction of the cost in [0, 1), such as 0.001")
         if self.time_limit_s is not None and self.time_limit_s <= 0:
             raise ValueError(f"WaveConfig.time_limit_s is {self.time_limit_s}; use a positive "
                              "number of seconds, or None for no wall-clock stop")
@@ -379,15 +387,15 @@ def allocate_wave(
     # 3-6: bound, then improve the plan (each step starts from the best so far)
     lagrangian = 0
     if joint and config.pricing_rounds:
-        lagrangian = model.column_generation([wish, best_x], alone, config.pricing_rounds)
+        lagrangian = model.column_generation([wish, best_x], alone, config.pricing_rounds,
+                                             int(config.pricing_tolerance * base_cost))
         lap("column_generation")
-        if config.master_nodes:
-            master_x = model.master_mip(best_x, config.master_nodes)
+        if config.master_effort:
+            master_x = model.master_mip(best_x, config.master_effort)
             if master_x is not None:
                 consider(master_x)
             lap("master_mip")
-    if joint and model.prices and not config.pricing_rounds:
-        # the LP's prices without column generation (whose plans the master MIP combines)
+    if joint and model.prices:
         consider(model.improve(model.price_directed(), config.local_search_rounds, alone))
     if joint and config.local_search_rounds:
         consider(model.improve(best_x, config.local_search_rounds, alone))
@@ -654,7 +662,7 @@ class _JointModel:
         return out, list(ids)
 
     def column_generation(self, starts: list[list[np.ndarray]], alone: list[int],
-                          rounds: int) -> int:
+                          rounds: int, tolerance: int = 0) -> int:
         """The Lagrangian (Dantzig-Wolfe) bound by column generation; the plans it generated
         are kept for :meth:`master_mip`, its last stock prices in ``prices``.
 
@@ -669,7 +677,8 @@ class _JointModel:
         cannot gain a column and is not solved; ``alone`` stands for its priced optimum in the
         bound. ``rounds`` master solves at most; the plans in ``starts`` that fit the stock
         seed the master. An order whose prices did not change since it was last priced is not
-        solved again.
+        solved again. Pricing stops once the bound is within ``tolerance`` of the master's
+        value.
         """
         import highspy
 
@@ -751,7 +760,7 @@ class _JointModel:
             if master.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 break
             value_master = master.getInfo().objective_function_value * scale
-            if value_master - best <= 1e-6 * abs(value_master):
+            if value_master - best <= max(tolerance, 1e-6 * abs(value_master)):
                 break      # the bound has reached the master's value: converged
             duals = np.asarray(master.getSolution().row_dual)
             dual = np.zeros(len(cells), dtype=np.float64)
@@ -775,39 +784,51 @@ class _JointModel:
             use[c] = use.get(c, 0) + int(x[i, k])
         return use
 
-    def master_mip(self, hint: list[np.ndarray], nodes: int) -> list[np.ndarray] | None:
+    def master_mip(self, hint: list[np.ndarray], effort: float) -> list[np.ndarray] | None:
         """The best choice of one plan per order among those :meth:`column_generation`
-        generated, within the stock (SCIP, at most ``nodes`` nodes, warm-started with
-        ``hint``, whose plans must be among them); ``None`` if it found none."""
-        from ortools.linear_solver import pywraplp  # type: ignore[attr-defined]
+        generated, within the stock: CP-SAT (one worker, so deterministic) for at most
+        ``effort`` deterministic seconds, warm-started with ``hint`` (whose plans must be among
+        them); ``None`` if it found nothing. Orders with one plan are fixed to it."""
+        from ortools.sat.python import cp_model
 
         columns, cid, stock = self.generated
-        mip = pywraplp.Solver.CreateSolver("SCIP")
-        mip.SetSolverSpecificParametersAsString(f"limits/nodes = {nodes}\n")
-        if self.deadline is not None:
-            mip.SetTimeLimit(int(max(self.deadline - time.perf_counter(), 0.01) * 1000))
-        mip.Objective().SetMinimization()
-        rows: dict[int, Any] = {}
-        chosen: list[list[tuple[Any, np.ndarray]]] = []
-        hint_vars, hint_values = [], []
+        model = cp_model.CpModel()
+        left = stock.copy()
+        terms: dict[int, list[tuple[Any, int]]] = {}
+        objective = []
+        chosen: list[list[tuple[Any, np.ndarray]] | np.ndarray] = []
         for o, cols in enumerate(columns):
-            pick = mip.Constraint(1.0, 1.0)
-            chosen.append([])
-            for key, x in cols.items():
-                z = mip.BoolVar("")
-                mip.Objective().SetCoefficient(z, self.value(o, x) / COST_SCALE)
-                pick.SetCoefficient(z, 1.0)
+            if len(cols) == 1:
+                x = next(iter(cols.values()))
                 for c, q in self._cell_use(cid[o], x).items():
-                    if c not in rows:
-                        rows[c] = mip.Constraint(-mip.infinity(), float(stock[c]))
-                    rows[c].SetCoefficient(z, float(q))
-                chosen[o].append((z, x))
-                hint_vars.append(z)
-                hint_values.append(1.0 if key == hint[o].tobytes() else 0.0)
-        mip.SetHint(hint_vars, hint_values)
-        if mip.Solve() not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+                    left[c] -= q
+                chosen.append(x)
+                continue
+            picks = []
+            for key, x in cols.items():
+                z = model.new_bool_var("")
+                picks.append((z, x))
+                objective.append((z, self.value(o, x)))
+                for c, q in self._cell_use(cid[o], x).items():
+                    terms.setdefault(c, []).append((z, q))
+                model.add_hint(z, key == hint[o].tobytes())
+            model.add_exactly_one(z for z, _ in picks)
+            chosen.append(picks)
+        for c, zs in terms.items():
+            if sum(q for _, q in zs) > left[c]:
+                model.add(cp_model.LinearExpr.weighted_sum([z for z, _ in zs],
+                                                           [q for _, q in zs]) <= int(left[c]))
+        model.minimize(cp_model.LinearExpr.weighted_sum([z for z, _ in objective],
+                                                        [v for _, v in objective]))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_deterministic_time = effort
+        if self.deadline is not None:
+            solver.parameters.max_time_in_seconds = max(self.deadline - time.perf_counter(), 0.01)
+        if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
-        return [max(cols, key=lambda zx: zx[0].solution_value())[1] for cols in chosen]
+        return [pick if isinstance(pick, np.ndarray)
+                else next(x for z, x in pick if solver.boolean_value(z)) for pick in chosen]
 
     def improve(self, plans: list[np.ndarray], rounds: int, alone: list[int]
                 ) -> list[np.ndarray]:

@@ -83,6 +83,9 @@ def test_the_wave_benchmark_runs_at_a_tiny_size() -> None:
     assert info["cost"] <= info["per_order_cost"] or info["short_units"] < info[
         "per_order_short_units"]
     assert info["gap_pct"] <= info["per_order_gap_pct"]
+    assert bench.parse_case("1000x50") == (1000, 50, 3, bench.SKUS)
+    assert bench.parse_case("1000x50x10") == (1000, 50, 10, bench.SKUS)
+    assert bench.parse_case("10000x500x3x5000") == (10000, 500, 3, 5000)
 
 
 def test_the_workload_benchmarks_run_at_a_tiny_size() -> None:

@@ -120,6 +120,8 @@ def test_the_neighbourhood_search_alone_swaps_what_one_order_at_a_time_cannot() 
     ("neighbourhoods", -1, "0 or more"),
     ("neighbourhood_orders", 1, "at least 2 orders"),
     ("mip_solver", "gurobi", "'scip' or 'highs'"),
+    ("pricing_tolerance", 1.5, "fraction of the cost"),
+    ("master_effort", -1.0, "0 or more"),
     ("time_limit_s", 0.0, "or None"),
 ])
 def test_a_wave_config_names_the_field_the_value_and_the_fix(
@@ -164,7 +166,7 @@ def reference(orders: list[Order], stock: dict[tuple[str, str], int]) -> tuple[i
 
 
 CONFIGS = [WaveConfig(), WaveConfig(mip=True, neighbourhoods=0),
-           WaveConfig(lp=False, pricing_rounds=3, master_nodes=0, neighbourhood_orders=2),
+           WaveConfig(lp=False, pricing_rounds=3, master_effort=0, neighbourhood_orders=2),
            WaveConfig(lp=False, local_search_rounds=0, neighbourhoods=0)]
 
 
@@ -196,6 +198,11 @@ def test_a_wave_never_oversells_and_never_costs_more_than_one_by_one(
     assert wave.short_units <= wave.per_order_short_units or wave.objective < (
         wave.per_order_objective)
     assert wave.bound <= wave.objective
+    # column generation's bound prices whole plans: never below the LP relaxation's by more
+    # than its stopping tolerance
+    if wave.lagrangian_bound is not None and wave.lp_bound is not None:
+        slack = D(str(config.pricing_tolerance)) * wave.per_order_cost + D("0.000001")
+        assert wave.lagrangian_bound >= wave.lp_bound - slack
     # every unit of every line has exactly one outcome
     for o, result in zip(orders, wave.results, strict=True):
         got: dict[str, D] = defaultdict(D)
