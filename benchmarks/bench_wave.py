@@ -7,7 +7,7 @@ Run with ``pytest benchmarks/bench_wave.py --benchmark-only -s``. Environment:
   (default ``WAVE_SKUS``, 500) stocked 0..max units at ~20 % of the sources, so orders compete
   for stock (0-3 units: very scarce, a third of the lines need two sources; 0-10: scarce),
 * the budget, in work: ``WAVE_PRICING`` (30) column-generation rounds, ``WAVE_MASTER_EFFORT``
-  (2) deterministic seconds of the master MIP, ``WAVE_LOCAL_SEARCH`` (3) local-search rounds,
+  (1) deterministic second of the master MIP, ``WAVE_LOCAL_SEARCH`` (3) local-search rounds,
   ``WAVE_NEIGHBOURHOODS`` (600) neighbourhood-search steps of ``WAVE_HOOD`` (12) orders;
   ``WAVE_MIP=1`` adds the whole-wave MIP (``WAVE_NODES`` nodes, default 100,000);
   ``WAVE_TIME_LIMIT`` a wall-clock stop (default none).
@@ -50,7 +50,7 @@ CONFIG = WaveConfig(
     neighbourhood_orders=int(os.environ.get("WAVE_HOOD", "12")),
     local_search_rounds=int(os.environ.get("WAVE_LOCAL_SEARCH", "3")),
     pricing_rounds=int(os.environ.get("WAVE_PRICING", "30")),
-    master_effort=float(os.environ.get("WAVE_MASTER_EFFORT", "2")),
+    master_effort=float(os.environ.get("WAVE_MASTER_EFFORT", "1")),
     mip=os.environ.get("WAVE_MIP", "0") == "1",
     mip_max_nodes=int(os.environ.get("WAVE_NODES", "100000")),
     time_limit_s=float(LIMIT) if LIMIT else None,

@@ -35,6 +35,7 @@ optional wall-clock stop.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -106,7 +107,7 @@ class WaveConfig:
     lp_max_columns: int = 50_000
     pricing_rounds: int = 30
     pricing_tolerance: float = 0.001
-    master_effort: float = 2.0
+    master_effort: float = 1.0
     neighbourhoods: int = 600
     neighbourhood_orders: int = 12
     neighbourhood_sources: int = 8
@@ -805,10 +806,13 @@ class _JointModel:
                 chosen.append(x)
                 continue
             picks = []
+            # each order picks exactly one plan: its cheapest costs nothing extra (smaller
+            # coefficients make CP-SAT's relaxation cheaper; the optimum is the same)
+            floor = min(self.value(o, x) for x in cols.values())
             for key, x in cols.items():
                 z = model.new_bool_var("")
                 picks.append((z, x))
-                objective.append((z, self.value(o, x)))
+                objective.append((z, self.value(o, x) - floor))
                 for c, q in self._cell_use(cid[o], x).items():
                     terms.setdefault(c, []).append((z, q))
                 model.add_hint(z, key == hint[o].tobytes())
@@ -818,8 +822,9 @@ class _JointModel:
             if sum(q for _, q in zs) > left[c]:
                 model.add(cp_model.LinearExpr.weighted_sum([z for z, _ in zs],
                                                            [q for _, q in zs]) <= int(left[c]))
+        unit = math.gcd(*(v for _, v in objective)) or 1
         model.minimize(cp_model.LinearExpr.weighted_sum([z for z, _ in objective],
-                                                        [v for _, v in objective]))
+                                                        [v // unit for _, v in objective]))
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.max_deterministic_time = effort
