@@ -28,7 +28,10 @@ unit left short, larger than any order's shipping, so the wave first ships as ma
 stock allows, then at least cost. Orders whose problems carry side constraints (bundles, one
 source per line, minimum values, binding capacities, hold-until-complete), virtual lines or
 ``rank`` policies keep their per-order plans, and their stock is taken out before the joint
-model. Capacity is not yet shared across the wave's orders. Every budget is work (rounds,
+model. So do orders that may ship from a source whose capacity left (orders, lines, units)
+the wave's orders could together exceed: the per-order pass counts what each of them uses,
+so the wave never ships more than a source can take, but the joint model does not yet trade
+capacity between orders. Every budget is work (rounds,
 nodes), so a wave gets the same plan on any machine; ``WaveConfig.time_limit_s`` is an
 optional wall-clock stop.
 """
@@ -64,7 +67,7 @@ from oms_sourcing.allocation.problem import (
     make_plan,
     objective_of,
 )
-from oms_sourcing.domain import Catalog, Order
+from oms_sourcing.domain import Capacity, Catalog, Order
 from oms_sourcing.inventory.network import SourceNetwork
 from oms_sourcing.inventory.stock import SkuStock, StockSnapshot
 from oms_sourcing.rules.model import Policy, Ruleset
@@ -211,6 +214,60 @@ def _remaining(snapshot: StockSnapshot, used: Mapping[str, np.ndarray],
     return StockSnapshot(snapshot.source_codes, out)
 
 
+class _Capacity:
+    """The capacity left per limited source as the per-order pass uses it."""
+
+    def __init__(self, network: SourceNetwork, start: Mapping[str, Capacity] | None) -> None:
+        self.remaining: dict[str, list[Decimal | None]] = {}
+        for source in network.sources:
+            cap = source.capacity
+            if start is not None and source.code in start:
+                cap = start[source.code]
+            if cap.is_limited:
+                self.remaining[source.code] = [None if v is None else Decimal(v)
+                                               for v in (cap.orders, cap.lines, cap.units)]
+
+    def at_risk(self, problems: Sequence[SourcingProblem]) -> set[str]:
+        """The limited sources the orders of ``problems`` could together ask more of than
+        is left (each order once, every line it may send there, all its units)."""
+        asked: dict[str, list[Decimal]] = {code: [Decimal(0)] * 3 for code in self.remaining}
+        for sp in problems:
+            for part in (sp.physical, sp.virtual):
+                if part is None:
+                    continue
+                for k, code in enumerate(part.sources):
+                    if code not in asked or not part.allowed[:, k].any():
+                        continue
+                    lines = part.allowed[:, k]
+                    asked[code][0] += 1
+                    asked[code][1] += int(lines.sum())
+                    asked[code][2] += sum(Decimal(int(d)).scaleb(-sp.line_decimals[line])
+                                          for d, line, ok in zip(part.demand, part.lines, lines,
+                                                                 strict=True) if ok)
+        return {code for code, limit in self.remaining.items()
+                if any(lim is not None and need > lim
+                       for lim, need in zip(limit, asked[code], strict=True))}
+
+    def left(self) -> dict[str, Capacity]:
+        return {code: Capacity(orders=None if o is None else max(int(o), 0),
+                               lines=None if li is None else max(int(li), 0),
+                               units=None if u is None else max(u, Decimal(0)))
+                for code, (o, li, u) in self.remaining.items()}
+
+    def take(self, result: AllocationResult) -> None:
+        """Count what ``result``'s shipments use."""
+        for shipment in result.shipments:
+            if shipment.source is None or shipment.source not in self.remaining:
+                continue
+            cap = self.remaining[shipment.source]
+            deltas = (Decimal(1), Decimal(len(shipment.lines)),
+                      sum((lq.qty for lq in shipment.lines), Decimal(0)))
+            for i, delta in enumerate(deltas):
+                value = cap[i]
+                if value is not None:
+                    cap[i] = value - delta
+
+
 def _fits(p: AllocationProblem, x: np.ndarray, stock: np.ndarray) -> bool:
     """Whether quantities ``x`` of ``p`` fit ``stock`` (shaped like ``p.stock``)."""
     need = np.zeros_like(p.stock)
@@ -249,12 +306,15 @@ def allocate_wave(
     config: WaveConfig = WaveConfig(),
     solver: SolverConfig | None = None,
     bid_prices: BidPrices | None = None,
+    capacity_left: Mapping[str, Capacity] | None = None,
 ) -> WaveResult:
     """Source ``orders`` jointly against ``snapshot`` (which must hold every SKU of the wave).
 
     Returns per-order results whose reservations together never exceed the snapshot's stock,
-    and the bound and gap of the joint plan. Nothing is reserved: reserve each result's
-    ``reservations()`` as for :func:`allocate`.
+    nor the wave's shipments any source's capacity left (``capacity_left``, per source, as for
+    :func:`allocate`; ``None``: each source's daily capacity from the network), and the bound
+    and gap of the joint plan. Nothing is reserved: reserve each result's ``reservations()``
+    as for :func:`allocate`.
     """
     start = time.perf_counter()
     solver = solver or SolverConfig()
@@ -275,19 +335,26 @@ def allocate_wave(
         else:
             policy, trace, rule = rules, (), None
         full = build_problem(order, policy, network, snapshot, now, catalog=catalog,
-                             bid_prices=bid_prices)
+                             bid_prices=bid_prices, capacity_left=capacity_left)
         entries.append(_Entry(order, policy, trace, rule, full))
     rid = rules.id if isinstance(rules, Ruleset) else None
     rversion = rules.version if isinstance(rules, Ruleset) else None
 
     lap("build")
-    # 1. each order of the joint model (no side constraints, virtual lines or ranks) alone,
-    # against the full stock: a lower bound on its part of any wave plan
+    # sources whose capacity left the wave's orders could exhaust: only orders sourced one by
+    # one (which count what the earlier ones used) may ship from them
+    capacity = _Capacity(network, capacity_left)
+    risky = capacity.at_risk([e.full for e in entries])
+    # 1. each order of the joint model (no side constraints, virtual lines, ranks or sources
+    # whose capacity could run out) alone, against the full stock: a lower bound on its part of
+    # any wave plan
     first: dict[int, tuple[AllocationProblem, Plan, float]] = {}
     for n, e in enumerate(entries):
         whole = e.full.physical
         if (whole is not None and e.full.virtual is None and not e.full.rejected
-                and not e.policy.uses_rank and not whole.has_side_constraints):
+                and not e.policy.uses_rank and not whole.has_side_constraints
+                and not any(whole.allowed[:, k].any() for k, code in enumerate(whole.sources)
+                            if code in risky)):
             t0 = time.perf_counter()
             plan = _solve_one(whole, "physical", e.full, solver)
             first[n] = whole, plan, (time.perf_counter() - t0) * 1000
@@ -325,11 +392,14 @@ def allocate_wave(
             continue
         skus = sorted({line.sku for line in e.order.lines if line.sku in snapshot})
         sp = build_problem(e.order, e.policy, network, _remaining(snapshot, used, skus), now,
-                           catalog=catalog, bid_prices=bid_prices)
+                           catalog=catalog, bid_prices=bid_prices,
+                           capacity_left=capacity.left() if risky else capacity_left)
         t0 = time.perf_counter()
         order_plans = solve_problem(sp, solver)
         ms = (time.perf_counter() - t0) * 1000
-        per_order.append(_result(sp, order_plans, ms, e.trace, e.rule, rid, rversion, solver))
+        alone_result = _result(sp, order_plans, ms, e.trace, e.rule, rid, rversion, solver)
+        capacity.take(alone_result)
+        per_order.append(alone_result)
         for name, part in (("physical", sp.physical), ("virtual", sp.virtual)):
             if part is not None and name in order_plans:
                 take(part, np.asarray(order_plans[name].x))

@@ -4,6 +4,7 @@ one by one, and fix what greedy per-order sourcing gets wrong."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal as D
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from oms_sourcing.allocation.wave import WaveConfig, WaveResult, allocate_wave
 from oms_sourcing.domain import (
+    Capacity,
     Catalog,
     LineId,
     Location,
@@ -96,6 +98,23 @@ def waves(draw: st.DrawFn) -> tuple[list[Order], dict[tuple[str, str], int]]:
     stock = {(src, sku): draw(st.integers(0, 4)) for src in ("WH-HAM", "WH-MUC")
              for sku in ("MUG", "PAN")}
     return orders, stock
+
+
+def test_a_wave_never_ships_more_orders_from_a_source_than_its_capacity_left() -> None:
+    # both customers are cheapest from Hamburg, which takes one more order today
+    orders = [order(1, "berlin", MUG=1), order(2, "hamburg", MUG=1)]
+    led = ledger({("WH-HAM", "MUG"): 5, ("WH-MUC", "MUG"): 5})
+    unlimited = allocate_wave(orders, POLICY, NETWORK, led.snapshot(["MUG"]), NOW,
+                              catalog=CATALOG)
+    assert [r.shipments[0].source for r in unlimited.results] == ["WH-HAM", "WH-HAM"]
+    limited = replace(NETWORK.source("WH-HAM"), capacity=Capacity(orders=1))
+    network = SourceNetwork((limited, NETWORK.source("WH-MUC")), zones=tuple(ZONES.values()),
+                            shipping_lanes=NETWORK.shipping_lanes)
+    for net, left in ((network, None), (NETWORK, {"WH-HAM": Capacity(orders=1)})):
+        wave = allocate_wave(orders, POLICY, net, led.snapshot(["MUG"]), NOW,
+                             catalog=CATALOG, capacity_left=left)
+        sources = [s.source for r in wave.results for s in r.shipments]
+        assert sources.count("WH-HAM") == 1 and wave.cost <= wave.per_order_cost
 
 
 def test_the_neighbourhood_search_alone_swaps_what_one_order_at_a_time_cannot() -> None:
