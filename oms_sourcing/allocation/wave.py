@@ -441,7 +441,7 @@ def allocate_wave(
                     stock0[(source, sku)] -= int(qty.scaleb(dec))
     lap("per_order")
     deadline = None if config.time_limit_s is None else start + config.time_limit_s
-    model = _JointModel([j.problem for j in joint], stock0, penalty, deadline)
+    model = _JointModel([j.problem for j in joint], stock0, penalty, deadline, wish)
     lp_bound: int | None = None
     if config.lp and joint and model.columns <= config.lp_max_columns:
         lp_bound = model.solve_lp(base_obj)
@@ -569,8 +569,11 @@ class _JointModel:
     """The wave's joint model over the orders' problem columns."""
 
     def __init__(self, problems: list[AllocationProblem], stock: dict[tuple[str, str], int],
-                 penalty: int, deadline: float | None = None) -> None:
+                 penalty: int, deadline: float | None = None,
+                 wish: list[np.ndarray] | None = None) -> None:
         self.stock = stock
+        # each order's optimum alone, if known (a shortcut where it still fits the stock)
+        self.wish = wish or []
         self.penalty = penalty
         self.problems = problems
         self.deadline = deadline
@@ -843,7 +846,10 @@ class _JointModel:
             if not sum(add(o, x) for o, x in found):
                 break
         lam = centre.astype(np.int64)
-        self.prices = {cells[c]: int(v) for c, v in enumerate(lam.tolist()) if v > 0}
+        # the interior point's duals are central: cells that are not scarce get a fraction of
+        # a cent, noise the price-directed pass would have to solve around
+        self.prices = {cells[c]: int(v) for c, v in enumerate(lam.tolist())
+                       if v >= COST_SCALE // 100}
         self.generated = (columns, cid, stock)
         return best
 
@@ -923,6 +929,13 @@ class _JointModel:
                     continue
                 for cell, q in self._use(o, x):
                     left[cell] += q
+                if self._own_fits(o, left, alone):
+                    # its optimum alone is still in stock: nothing can beat it
+                    x = plans[o] = self.wish[o].copy()
+                    changed = True
+                    for cell, q in self._use(o, x):
+                        left[cell] -= q
+                    continue
                 problem = self.priced(p, left, None)
                 value, y = self._solve_alone(problem)
                 if value < _objective(problem, x) and _objective(problem, y) == value:
@@ -1026,13 +1039,31 @@ class _JointModel:
                 left.update(new_left)
         return plans
 
+    def _own_fits(self, o: int, stock: Mapping[tuple[str, str], int], alone: list[int]
+                  ) -> bool:
+        """Whether order ``o``'s optimum alone is known (proven, ``alone``) and fits
+        ``stock``."""
+        if not self.wish or self.value(o, self.wish[o]) != alone[o]:
+            return False
+        need: dict[tuple[str, str], int] = {}
+        for cell, q in self._use(o, self.wish[o]):
+            need[cell] = need.get(cell, 0) + q
+        return all(stock.get(cell, 0) >= q for cell, q in need.items())
+
     def price_directed(self) -> list[np.ndarray]:
         """Orders sourced one by one against the stock left, each unit charged its LP price:
         a per-order pass that leaves stock where the LP says it is worth most."""
         stock = dict(self.stock)
         plans = []
+        alone = [self.value(o, x) for o, x in enumerate(self.wish)]
         for o, p in enumerate(self.problems):
-            _, x = self._solve_alone(self.priced(p, stock, self.prices))
+            if (self._own_fits(o, stock, alone)
+                    and not any(self.prices.get(cell, 0)
+                                for cell, _ in self._use(o, self.wish[o]))):
+                # its optimum alone is in stock and unpriced (prices only make others dearer)
+                x = self.wish[o]
+            else:
+                _, x = self._solve_alone(self.priced(p, stock, self.prices))
             for cell, q in self._use(o, x):
                 stock[cell] -= q
             plans.append(x)
