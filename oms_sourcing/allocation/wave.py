@@ -919,28 +919,37 @@ class _JointModel:
         (``alone``) are skipped."""
         plans = [x.copy() for x in plans]
         left = self._left(plans)
+        drawers: dict[tuple[str, str], list[int]] = {}
+        for o, cells in enumerate(self.keys):
+            for cell in cells:
+                drawers.setdefault(cell, []).append(o)
+        # an order's best reply depends only on the stock left in the cells it may draw on:
+        # after its last solve, it is solved again only once one of them changed
+        stale = [True] * len(plans)
         for _ in range(rounds):
             changed = False
             for o, p in enumerate(self.problems):
                 if self.out_of_time():
                     return plans
                 x = plans[o]
-                if self.value(o, x) <= alone[o]:
+                if not stale[o] or self.value(o, x) <= alone[o]:
                     continue
+                stale[o] = False
                 for cell, q in self._use(o, x):
                     left[cell] += q
                 if self._own_fits(o, left, alone):
-                    # its optimum alone is still in stock: nothing can beat it
-                    x = plans[o] = self.wish[o].copy()
-                    changed = True
-                    for cell, q in self._use(o, x):
-                        left[cell] -= q
-                    continue
-                problem = self.priced(p, left, None)
-                value, y = self._solve_alone(problem)
-                if value < _objective(problem, x) and _objective(problem, y) == value:
-                    x = y.copy()
-                    plans[o] = x
+                    y = self.wish[o]    # its optimum alone is still in stock: nothing beats it
+                else:
+                    problem = self.priced(p, left, None)
+                    value, y = self._solve_alone(problem)
+                    if not (value < _objective(problem, x) and _objective(problem, y) == value):
+                        y = x
+                if y is not x:
+                    for cell in {c for c, _ in self._use(o, x)} | {c for c, _ in self._use(o, y)}:
+                        for other in drawers.get(cell, ()):
+                            stale[other] = True
+                    stale[o] = False
+                    x = plans[o] = y.copy()
                     changed = True
                 for cell, q in self._use(o, x):
                     left[cell] -= q
