@@ -230,6 +230,8 @@ class _Capacity:
     def at_risk(self, problems: Sequence[SourcingProblem]) -> set[str]:
         """The limited sources the orders of ``problems`` could together ask more of than
         is left (each order once, every line it may send there, all its units)."""
+        if not self.remaining:
+            return set()
         asked: dict[str, list[Decimal]] = {code: [Decimal(0)] * 3 for code in self.remaining}
         for sp in problems:
             for part in (sp.physical, sp.virtual):
@@ -353,8 +355,9 @@ def allocate_wave(
         whole = e.full.physical
         if (whole is not None and e.full.virtual is None and not e.full.rejected
                 and not e.policy.uses_rank and not whole.has_side_constraints
-                and not any(whole.allowed[:, k].any() for k, code in enumerate(whole.sources)
-                            if code in risky)):
+                and not (risky and any(whole.allowed[:, k].any()
+                                       for k, code in enumerate(whole.sources)
+                                       if code in risky))):
             t0 = time.perf_counter()
             plan = _solve_one(whole, "physical", e.full, solver)
             first[n] = whole, plan, (time.perf_counter() - t0) * 1000
@@ -397,9 +400,9 @@ def allocate_wave(
         t0 = time.perf_counter()
         order_plans = solve_problem(sp, solver)
         ms = (time.perf_counter() - t0) * 1000
-        alone_result = _result(sp, order_plans, ms, e.trace, e.rule, rid, rversion, solver)
-        capacity.take(alone_result)
-        per_order.append(alone_result)
+        sourced = _result(sp, order_plans, ms, e.trace, e.rule, rid, rversion, solver)
+        capacity.take(sourced)
+        per_order.append(sourced)
         for name, part in (("physical", sp.physical), ("virtual", sp.virtual)):
             if part is not None and name in order_plans:
                 take(part, np.asarray(order_plans[name].x))
