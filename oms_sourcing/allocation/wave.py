@@ -78,14 +78,16 @@ __all__ = ["WaveConfig", "WaveResult", "allocate_wave"]
 
 @dataclass(frozen=True, slots=True)
 class WaveConfig:
-    """What the wave solves, and its budget — counted in work (rounds, nodes), so the same
-    wave gets the same plan on any machine; ``time_limit_s`` is a wall-clock safety stop
-    (``None``: none), and a result it cut short may differ from run to run.
+    """What the wave solves, and its budget — counted in work (rounds, nodes, CP-SAT's
+    deterministic time), so the same wave gets the same plan on any machine;
+    ``time_limit_s`` is a wall-clock safety stop (``None``: none), and a result it cut short
+    may differ from run to run.
 
     Attributes:
         lp: solve the LP relaxation of the compact model (a bound, and reduced-cost fixing for
             the whole-wave MIP); skipped for waves with more than ``lp_max_columns`` shipment
-            columns. The column generation's bound is never below it.
+            columns. The column generation's bound is never below it by more than its
+            ``pricing_tolerance``.
         pricing_rounds: column-generation rounds (master LP solves), each pricing the orders
             the master's stock duals make worth re-solving; the Lagrangian bound is the best
             of them (0: no column generation; the bound is then the LP's and the sum of
