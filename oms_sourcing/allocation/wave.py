@@ -31,9 +31,9 @@ source per line, minimum values, binding capacities, hold-until-complete), virtu
 model. So do orders that may ship from a source whose capacity left (orders, lines, units)
 the wave's orders could together exceed: the per-order pass counts what each of them uses,
 so the wave never ships more than a source can take, but the joint model does not yet trade
-capacity between orders. Every budget is work (rounds,
-nodes), so a wave gets the same plan on any machine; ``WaveConfig.time_limit_s`` is an
-optional wall-clock stop.
+capacity between orders. Every budget is work (rounds, nodes, CP-SAT's deterministic time),
+so a wave gets the same plan on any machine; ``WaveConfig.time_limit_s`` is an optional
+wall-clock stop.
 """
 
 from __future__ import annotations
@@ -240,9 +240,9 @@ class _Capacity:
                 if part is None:
                     continue
                 for k, code in enumerate(part.sources):
-                    if code not in asked or not part.allowed[:, k].any():
-                        continue
                     lines = part.allowed[:, k]
+                    if code not in asked or not lines.any():
+                        continue
                     asked[code][0] += 1
                     asked[code][1] += int(lines.sum())
                     asked[code][2] += sum(Decimal(int(d)).scaleb(-sp.line_decimals[line])
@@ -755,8 +755,7 @@ class _JointModel:
         bound of its priced optimum as prices are never negative) is no lower than its dual
         cannot gain a column and is not solved; ``alone`` stands for its priced optimum in the
         bound. ``rounds`` master solves at most; the plans in ``starts`` that fit the stock
-        seed the master. An order whose prices did not change since it was last priced is not
-        solved again. Pricing stops once the bound is within ``tolerance`` of the master's
+        seed the master. Pricing stops once the bound is within ``tolerance`` of the master's
         value.
         """
         import highspy
@@ -801,9 +800,6 @@ class _JointModel:
         # it ran) and the master's duals, which swing wildly in early rounds
         centre = np.array([self.prices.get(cell, 0) for cell in cells], dtype=np.float64)
         best = 0
-        keys = [np.unique(cid[o][p.allowed]) for o, p in enumerate(self.problems)]
-        # per order: the prices of its cells when last priced, and its optimum then
-        seen: list[tuple[bytes, int, np.ndarray] | None] = [None] * n
 
         def price(dual: np.ndarray, mu: np.ndarray, alpha: float) -> list[tuple[int, np.ndarray]]:
             """New columns (negative reduced cost at the master's duals) from each order solved
@@ -816,15 +812,8 @@ class _JointModel:
                 tol = 1e-9 * abs(mu[o]) + 1
                 if alone[o] >= mu[o] - tol:
                     continue    # no plan of o has a negative reduced cost
-                key = lam[keys[o]].tobytes()
-                last = seen[o]
-                if last is not None and last[0] == key:
-                    value[o], x = last[1], last[2]
-                else:
-                    q = base[o]
-                    value[o], x = self._solve_alone(
-                        replace(q, unit_cost=q.unit_cost + lam[cid[o]]))
-                    seen[o] = key, value[o], x
+                q = base[o]
+                value[o], x = self._solve_alone(replace(q, unit_cost=q.unit_cost + lam[cid[o]]))
                 if self.value(o, x) + float((dual[cid[o]] * x).sum()) < mu[o] - tol:
                     found.append((o, x))
             bound = sum(value) - int((lam * stock).sum())
@@ -942,7 +931,7 @@ class _JointModel:
                 stale[o] = False
                 for cell, q in self._use(o, x):
                     left[cell] += q
-                if self._own_fits(o, left, alone):
+                if self._own_fits(o, left) and self.value(o, self.wish[o]) == alone[o]:
                     y = self.wish[o]    # its optimum alone is still in stock: nothing beats it
                 else:
                     problem = self.priced(p, left, None)
@@ -1053,11 +1042,9 @@ class _JointModel:
                 left.update(new_left)
         return plans
 
-    def _own_fits(self, o: int, stock: Mapping[tuple[str, str], int], alone: list[int]
-                  ) -> bool:
-        """Whether order ``o``'s optimum alone is known (proven, ``alone``) and fits
-        ``stock``."""
-        if not self.wish or self.value(o, self.wish[o]) != alone[o]:
+    def _own_fits(self, o: int, stock: Mapping[tuple[str, str], int]) -> bool:
+        """Whether order ``o``'s optimum alone (if known) fits ``stock``."""
+        if not self.wish:
             return False
         need: dict[tuple[str, str], int] = {}
         for cell, q in self._use(o, self.wish[o]):
@@ -1069,9 +1056,8 @@ class _JointModel:
         a per-order pass that leaves stock where the LP says it is worth most."""
         stock = dict(self.stock)
         plans = []
-        alone = [self.value(o, x) for o, x in enumerate(self.wish)]
         for o, p in enumerate(self.problems):
-            if (self._own_fits(o, stock, alone)
+            if (self._own_fits(o, stock)
                     and not any(self.prices.get(cell, 0)
                                 for cell, _ in self._use(o, self.wish[o]))):
                 # its optimum alone is in stock and unpriced (prices only make others dearer)
