@@ -12,7 +12,10 @@ question is which set of sources ships. Three methods answer it:
   bound. Most orders have only whole offers; then both agree and the plan is proven at once.
 * **Lattice DP** (orders of few units), for the rest when the subset DP cannot prove its plan:
   a dynamic programme over the units filled per SKU, source by source, exact for partial
-  offers; it applies while the product of (demand + 1) over the SKUs stays small.
+  offers; it applies while the product of (demand + 1) over the SKUs stays small. Only
+  sources that can ship in a plan no dearer than the subset DP's enter it: a per-source lower
+  bound from the subset DP's relaxation (the source serves some subset, the rest is served
+  or left short as cheaply as the relaxation allows) rules out four in five at 500 sources.
 * **Branch and bound** over source sets, for the rest. A node has ``chosen`` sources and
   sources ruled out. With few SKUs it is bounded by the same DP over the still-open sources,
   where a chosen source's partial offer covers its units (charged at the cheapest unit cost
@@ -518,6 +521,7 @@ class _SubsetDP:
         self.whole_ok = (self.any_ok if self.all_whole
                          else (self.sub @ (~whole).astype(np.int64)) == 0)
         self.short_of = (1 - self.sub) @ short
+        self.short_unit = short     # leaving each commodity short, whole
         # a plan never needs more sources than commodities: count them only when the
         # problem's max_shipments is below that
         self.limit = max_shipments if max_shipments is not None and max_shipments < n_c else 0
@@ -574,20 +578,9 @@ class _SubsetDP:
         step: list[list[int]] = [[0] * size for _ in range(layers + 1)]
         best[0][0] = 0
         for m in range(1, layers + 1):
-            prev, here, took = (best[m - 1] if limit else best[m]), best[m], step[m]
             if not limit:
-                here[0] = 0
-            for mask in range(1, size):
-                low = mask & -mask
-                part = mask
-                top, arg = _DP_INF, 0
-                while part:
-                    if part & low:
-                        v = prev[mask ^ part] + single[part]
-                        if v < top:
-                            top, arg = v, part
-                    part = (part - 1) & mask
-                here[mask], took[mask] = top, arg
+                best[m][0] = 0
+            _combine(best[m - 1] if limit else best[m], single, best[m], step[m])
         shorts = short_of.tolist()
         value, at_m, at_mask = shorts[0], 0, 0
         for m in range(1, layers + 1):
@@ -605,6 +598,47 @@ class _SubsetDP:
                 at_m -= 1
         return value, steps
 
+    def least_with(self) -> IntArray | None:
+        """Per source, a lower bound on every plan it ships in (``None`` under a shipment
+        limit): in the relaxation, the source serves some subset ``s`` of the commodities
+        (possibly none: its units may all be of commodities another source of the plan
+        serves cheaper) and the rest are served by others or left short."""
+        if self.limit:
+            return None
+        cost = np.where(self.any_ok, self.fixed[None, :] + self.var, _DP_INF)
+        size = self.size
+        best = [_DP_INF] * size
+        best[0] = 0
+        _combine(best, cost.min(axis=1).tolist(), best, [0] * size)
+        # rest[c]: the cheapest way to serve part of ``c`` and leave the rest short, by a
+        # min over the subsets of each ``c`` (one pass per commodity)
+        short = self.sub @ self.short_unit
+        rest = np.asarray(best, dtype=np.int64) - short
+        masks = np.arange(size)
+        for u in range(self.n_c):
+            has = masks[(masks >> u) & 1 == 1]
+            rest[has] = np.minimum(rest[has], rest[has ^ (1 << u)])
+        rest += short
+        least: IntArray = (cost + rest[(size - 1) ^ masks][:, None]).min(axis=0)
+        return least
+
+
+def _combine(prev: list[int], single: list[int], here: list[int], took: list[int]) -> None:
+    """``here[mask] = min over parts of mask: prev[mask ^ part] + single[part]`` (each split
+    counted once: ``part`` holds the lowest commodity of ``mask``), and the part in ``took``.
+    ``prev`` may be ``here`` (any number of sources)."""
+    for mask in range(1, len(here)):
+        low = mask & -mask
+        part = mask
+        top, arg = _DP_INF, 0
+        while part:
+            if part & low:
+                v = prev[mask ^ part] + single[part]
+                if v < top:
+                    top, arg = v, part
+            part = (part - 1) & mask
+        here[mask], took[mask] = top, arg
+
 
 #: Most states (filled-units vectors times shipment counts) the lattice DP may visit per source.
 _LATTICE_MAX_STATES = 1 << 14
@@ -613,9 +647,44 @@ _LATTICE_MAX_TABLE = 1 << 21
 _INF = 2**61
 
 
-def _solve_lattice(p: AllocationProblem, m: _Matrices) -> list[int] | None:
+def _candidates(p: AllocationProblem, m: _Matrices, upper: int,
+                least: IntArray | None = None) -> BoolArray:
+    """The sources that can ship in a plan costing at most ``upper`` (the value of a known
+    plan). A plan of ``k`` alone costs what it costs, and a plan of ``k`` and others at least
+    ``k``'s fixed cost, the cheapest other offering source's, and every commodity's cheapest
+    units (from all sources, the rest short); ``least`` is another lower bound per source (the
+    subset DP's, :meth:`_SubsetDP.least_with`). A source whose bound is above ``upper`` ships
+    in no optimal plan. With negative costs nothing is ruled out."""
+    offering = m.offers.any(axis=0)
+    fixed = np.asarray(p.fixed_cost, dtype=np.int64)
+    if (fixed < 0).any() or (m.cost < 0).any() or offering.sum() < 2:
+        return np.asarray(offering, dtype=np.bool_)
+    take = np.minimum(m.stock, m.demand[:, None])
+    single = (fixed + (take * m.cost).sum(axis=0)
+              + ((m.demand[:, None] - take) * m.short[:, None]).sum(axis=0))
+    upper = min(upper, int(single[offering].min()))
+    if least is not None:
+        offering = offering & (least <= upper)
+    # every commodity's cheapest units: offers by unit cost, stock counted up to the demand
+    order = np.argsort(np.where(m.offers, m.cost, np.iinfo(np.int64).max), axis=1,
+                       kind="stable")
+    stock = np.take_along_axis(m.stock, order, axis=1)
+    filled = np.minimum(np.cumsum(stock, axis=1), m.demand[:, None])
+    got = np.diff(filled, axis=1, prepend=0)
+    variable = int((got * np.take_along_axis(m.cost, order, axis=1)).sum()
+                   + ((m.demand - filled[:, -1]) * m.short).sum()) if filled.size else 0
+    f = np.where(m.offers.any(axis=0), fixed, np.iinfo(np.int64).max // 4)
+    two = np.partition(f, 1)[:2]
+    other = np.where(f == two[0], two[1], two[0])     # the cheapest fixed cost but k's
+    keep: BoolArray = offering & (np.minimum(single, fixed + other + variable) <= upper)
+    return keep
+
+
+def _solve_lattice(p: AllocationProblem, m: _Matrices, upper: int,
+                   least: IntArray | None = None) -> list[int] | None:
     """The optimal source set by dynamic programming over units filled, or ``None`` when the
-    lattice is too large.
+    lattice is too large; ``upper`` is the value of a known plan and ``least`` a lower bound
+    per source (sources that cannot beat the plan are left out, see :func:`_candidates`).
 
     The state is the vector of units filled per SKU (and, with ``max_shipments``, the number
     of shipments); sources are taken in tie-break order, each either skipped or shipping a
@@ -639,42 +708,53 @@ def _solve_lattice(p: AllocationProblem, m: _Matrices) -> list[int] | None:
     if states > _LATTICE_MAX_STATES:
         return None
     n = len(m.demand)
-    offered = m.offers.sum(axis=0)
+    live = m.offers & _candidates(p, m, upper, least)[None, :]
+    offered = live.sum(axis=0)
     pools: list[_Pool] = []
     if count is None:
         for u in range(n):
-            mine = np.flatnonzero(m.offers[u] & (offered == 1))
+            mine = np.flatnonzero(live[u] & (offered == 1))
             if len(mine):
                 pools.append(_Pool.of(p, m, u, mine))
         offered = np.where(offered == 1, 0, offered)
     stages: list[int | _Pool] = [*np.flatnonzero(offered).tolist(), *pools]
     if states * (len(stages) + 1) > _LATTICE_MAX_TABLE:
         return None
+    # per SKU and quantity q: the states that can take q more units, and where they come from
+    shifts = _shifts(dims[:n])
+    box = np.where(live, np.minimum(m.stock, m.demand[:, None]), 0).tolist()
+    unit = m.cost.tolist()
+    fixed_cost = p.fixed_cost.tolist()
     f = np.full(dims, _INF, dtype=np.int64)
     f[(0,) * len(dims)] = 0
     tables = [f]
     for stage in stages:
         if isinstance(stage, _Pool):
-            f = stage.apply(f, dims)
+            f = stage.apply(f, shifts)
             tables.append(f)
             continue
         k = stage
         h = f
         for u in range(n):
-            b = int(min(m.stock[u, k], m.demand[u])) if m.offers[u, k] else 0
+            b = box[u][k]
             if not b:
                 continue
-            c = int(m.cost[u, k])
+            c = unit[u][k]
             g = h.copy()
             for q in range(1, b + 1):
-                _relax_along(g, h, u, q, c * q)
+                dst, src = shifts[u][q]
+                np.minimum(g[dst], h[src] + c * q, out=g[dst])
             h = g
-        fixed = int(p.fixed_cost[k])
         if count is not None:
             shifted = np.full(dims, _INF, dtype=np.int64)
             shifted[..., 1:] = h[..., :-1]
             h = shifted
-        f = np.minimum(f, np.minimum(h + fixed, _INF))
+        elif h is f:
+            h = f.copy()
+        h += fixed_cost[k]
+        np.minimum(h, _INF, out=h)
+        np.minimum(f, h, out=h)
+        f = h
         tables.append(f)
     # the best final state: what was filled plus what stays short
     short_left = np.zeros(dims[:n], dtype=np.int64)
@@ -703,15 +783,23 @@ def _solve_lattice(p: AllocationProblem, m: _Matrices) -> list[int] | None:
     return sorted(chosen)
 
 
-def _relax_along(g: IntArray, f: IntArray, u: int, q: int, cost: int) -> None:
-    """``g[v] = min(g[v], f[v - q e_u] + cost)`` wherever ``v_u >= q``, in place: filling
-    ``q`` more units of SKU ``u`` for ``cost``. Unreachable states may rise above ``_INF``;
-    callers clip once per stage."""
-    size = f.shape[u]
-    src: list[slice] = [slice(None)] * f.ndim
-    dst = list(src)
-    src[u], dst[u] = slice(0, size - q), slice(q, size)
-    np.minimum(g[tuple(dst)], f[tuple(src)] + cost, out=g[tuple(dst)])
+_Shift = tuple[tuple[slice, ...], tuple[slice, ...]]
+
+
+def _shifts(dims: list[int]) -> list[list[_Shift]]:
+    """Per axis ``u`` and shift ``q``: the index of the states ``v`` with ``v_u >= q`` and of
+    the states ``v - q e_u`` they come from (trailing axes, such as a shipment count, whole).
+    ``g[dst] = min(g[dst], f[src] + cost)`` then fills ``q`` more units of ``u``."""
+    out = []
+    for u, size in enumerate(dims):
+        row: list[_Shift] = [((), ())]
+        for q in range(1, size):
+            dst: list[slice] = [slice(None)] * len(dims)
+            src = list(dst)
+            dst[u], src[u] = slice(q, size), slice(0, size - q)
+            row.append((tuple(dst), tuple(src)))
+        out.append(row)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -748,13 +836,12 @@ class _Pool:
             tables.append(tuple(best))
         return _Pool(u, offers, tuple(tables))
 
-    def apply(self, f: IntArray, dims: list[int]) -> IntArray:
+    def apply(self, f: IntArray, shifts: list[list[_Shift]]) -> IntArray:
         best = self.tables[-1]
         g = f.copy()
-        for t in range(1, dims[self.u]):
-            if best[t] >= _INF:
-                continue
-            _relax_along(g, f, self.u, t, best[t])
+        for t, (dst, src) in enumerate(shifts[self.u]):
+            if t and best[t] < _INF:
+                np.minimum(g[dst], f[src] + best[t], out=g[dst])
         np.minimum(g, _INF, out=g)
         return g
 
@@ -830,7 +917,7 @@ def solve_exact(problem: AllocationProblem, *, node_limit: int = 20_000) -> Plan
         if best <= floor:
             x, short = m.assign(p, best_set)
             return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact")
-    chosen = _solve_lattice(p, m)
+    chosen = _solve_lattice(p, m, best, dp.least_with() if dp is not None else None)
     if chosen is not None:
         x, short = m.assign(p, chosen)
         return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact")

@@ -38,6 +38,7 @@ wall-clock stop.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import sys
@@ -74,6 +75,8 @@ from oms_sourcing.rules.model import Policy, Ruleset
 from oms_sourcing.rules.select import select
 
 __all__ = ["WaveConfig", "WaveResult", "allocate_wave"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -800,11 +803,12 @@ class _JointModel:
         # it ran) and the master's duals, which swing wildly in early rounds
         centre = np.array([self.prices.get(cell, 0) for cell in cells], dtype=np.float64)
         best = 0
+        priced = 0    # orders solved against prices (for the log)
 
         def price(dual: np.ndarray, mu: np.ndarray, alpha: float) -> list[tuple[int, np.ndarray]]:
             """New columns (negative reduced cost at the master's duals) from each order solved
             against prices smoothed towards the centre, and the Lagrangian bound of those."""
-            nonlocal best, centre
+            nonlocal best, centre, priced
             lam = np.floor(alpha * centre + (1 - alpha) * dual).astype(np.int64)
             value = list(alone)
             found = []
@@ -812,6 +816,7 @@ class _JointModel:
                 tol = 1e-9 * abs(mu[o]) + 1
                 if alone[o] >= mu[o] - tol:
                     continue    # no plan of o has a negative reduced cost
+                priced += 1
                 q = base[o]
                 value[o], x = self._solve_alone(replace(q, unit_cost=q.unit_cost + lam[cid[o]]))
                 if self.value(o, x) + float((dual[cid[o]] * x).sum()) < mu[o] - tol:
@@ -821,7 +826,7 @@ class _JointModel:
                 best, centre = bound, lam.astype(np.float64)
             return found
 
-        for _ in range(rounds):
+        for round_ in range(rounds):
             if self.out_of_time():
                 break
             master.run()
@@ -837,7 +842,11 @@ class _JointModel:
             mu = duals[:n] * scale
             # the smoothed prices first; the master's own if those find nothing (mispricing)
             found = price(dual, mu, 0.5) or price(dual, mu, 0.0)
-            if not sum(add(o, x) for o, x in found):
+            added = sum(add(o, x) for o, x in found)
+            logger.debug("column generation round %d: master %.0f, bound %d, %d orders priced, "
+                         "%d columns added", round_, value_master, best, priced, added)
+            priced = 0
+            if not added:
                 break
         lam = centre.astype(np.int64)
         # the interior point's duals are central: cells that are not scarce get a fraction of
