@@ -650,11 +650,12 @@ _INF = 2**61
 def _candidates(p: AllocationProblem, m: _Matrices, upper: int,
                 least: IntArray | None = None) -> BoolArray:
     """The sources that can ship in a plan costing at most ``upper`` (the value of a known
-    plan). A plan of ``k`` alone costs what it costs, and a plan of ``k`` and others at least
-    ``k``'s fixed cost, the cheapest other offering source's, and every commodity's cheapest
-    units (from all sources, the rest short); ``least`` is another lower bound per source (the
-    subset DP's, :meth:`_SubsetDP.least_with`). A source whose bound is above ``upper`` ships
-    in no optimal plan. With negative costs nothing is ruled out."""
+    plan, or of the best single-source plan if lower). With ``least``, a lower bound per source
+    on the plans it ships in (:meth:`_SubsetDP.least_with`), that bound decides; without it,
+    a plan of ``k`` alone costs what it costs, and a plan of ``k`` and others at least ``k``'s
+    fixed cost, the cheapest other offering source's, and every commodity's cheapest units
+    (from all sources, the rest short). A source whose bound is above ``upper`` ships in no
+    optimal plan. With negative costs nothing is ruled out."""
     offering = m.offers.any(axis=0)
     fixed = np.asarray(p.fixed_cost, dtype=np.int64)
     if (fixed < 0).any() or (m.cost < 0).any() or offering.sum() < 2:
@@ -664,7 +665,10 @@ def _candidates(p: AllocationProblem, m: _Matrices, upper: int,
               + ((m.demand[:, None] - take) * m.short[:, None]).sum(axis=0))
     upper = min(upper, int(single[offering].min()))
     if least is not None:
-        offering = offering & (least <= upper)
+        # the simple bound below rules out almost nothing more (measured: 25.8 -> 25.2
+        # sources per priced order of a 500-source wave)
+        kept: BoolArray = offering & (least <= upper)
+        return kept
     # every commodity's cheapest units: offers by unit cost, stock counted up to the demand
     order = np.argsort(np.where(m.offers, m.cost, np.iinfo(np.int64).max), axis=1,
                        kind="stable")
@@ -817,13 +821,16 @@ class _Pool:
         demand = int(m.demand[u])
         fixed, unit = p.fixed_cost[ks], m.cost[u, ks]
         stock = np.minimum(m.stock[u, ks], demand)
-        keep: set[int] = set()
-        for q in range(1, demand + 1):
-            able = np.flatnonzero(stock >= q)
-            price = fixed[able] + unit[able] * q
-            keep.update(able[np.lexsort((ks[able], price))][:demand].tolist())
-        offers = tuple((int(ks[j]), int(fixed[j]), int(unit[j]), int(stock[j]))
-                       for j in sorted(keep))
+        keep: set[int] = set(range(len(ks)))
+        if len(ks) > demand:
+            keep.clear()
+            for q in range(1, demand + 1):
+                able = np.flatnonzero(stock >= q)
+                price = fixed[able] + unit[able] * q
+                keep.update(able[np.lexsort((ks[able], price))][:demand].tolist())
+        offers = tuple(zip(ks[sorted(keep)].tolist(), fixed[sorted(keep)].tolist(),
+                           unit[sorted(keep)].tolist(), stock[sorted(keep)].tolist(),
+                           strict=True))
         best = [0] + [_INF] * demand
         tables = [tuple(best)]
         for _, fx, c, b in offers:

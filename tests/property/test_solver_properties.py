@@ -103,14 +103,15 @@ def test_the_same_problem_always_gets_the_same_plan(problem: AllocationProblem) 
 @st.composite
 def wide_problems(draw: st.DrawFn) -> AllocationProblem:
     """Many sources, scarce stock: partial offers force the fast path past its subset DP into
-    the lattice DP or the branch and bound."""
+    the lattice DP or the branch and bound; orders of more SKUs than the subset DP takes (of
+    small quantities, so the lattice still fits) reach the lattice without the DP's bounds."""
     ints = st.integers
-    n_skus = draw(ints(1, 6))
+    n_skus = draw(ints(1, 6) | ints(exact_module._DP_MAX_COMMODITIES + 1, 9))
     n_sources = draw(ints(8, 40))
     seed = draw(ints(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     stock = rng.integers(0, 5, size=(n_skus, n_sources)) * (rng.random((n_skus, n_sources)) < 0.4)
-    demand = rng.integers(1, 6, size=n_skus)
+    demand = rng.integers(1, 6 if n_skus <= exact_module._DP_MAX_COMMODITIES else 3, size=n_skus)
     cost = rng.integers(0, 40, size=(n_skus, n_sources))
     fixed = rng.integers(50, 900, size=n_sources)
     short = int(fixed.sum()) + 40 * int(demand.sum()) + 1 if draw(st.booleans()) else draw(
