@@ -31,9 +31,11 @@ source per line, minimum values, binding capacities, hold-until-complete), virtu
 model. So do orders that may ship from a source whose capacity left (orders, lines, units)
 the wave's orders could together exceed: the per-order pass counts what each of them uses,
 so the wave never ships more than a source can take, but the joint model does not yet trade
-capacity between orders. Every budget is work (rounds, nodes, CP-SAT's deterministic time),
-so a wave gets the same plan on any machine; ``WaveConfig.time_limit_s`` is an optional
-wall-clock stop.
+capacity between orders. Each stock cell (source, SKU) holds what the joint orders' policies let
+them take (safety stock held back, stock status, reservations), the least of them where their
+policies differ, so no order's safety stock is spent by another. Every budget is work
+(rounds, nodes, CP-SAT's deterministic time), so a wave gets the same plan on any machine;
+``WaveConfig.time_limit_s`` is an optional wall-clock stop.
 """
 
 from __future__ import annotations
@@ -374,12 +376,15 @@ def allocate_wave(
     joint: list[_Joint] = []
     managed = catalog.stock_managed if catalog is not None else (lambda sku: True)
 
-    def take(sub: AllocationProblem, x: np.ndarray) -> None:
+    others: dict[str, np.ndarray] = {}   # the same, by the orders outside the joint model
+
+    def take(sub: AllocationProblem, x: np.ndarray, outside: bool = False) -> None:
         for i in range(sub.n_lines):
             sku = sub.skus[int(sub.line_sku[i])]
             for k in np.flatnonzero(x[i]).tolist():
-                arr = used.setdefault(sku, np.zeros(len(network.codes), dtype=np.int64))
-                arr[network.index(sub.sources[k])] += int(x[i, k])
+                for book in (used, others) if outside else (used,):
+                    arr = book.setdefault(sku, np.zeros(len(network.codes), dtype=np.int64))
+                    arr[network.index(sub.sources[k])] += int(x[i, k])
 
     for n, e in enumerate(entries):
         if n in first:
@@ -410,7 +415,7 @@ def allocate_wave(
         per_order.append(sourced)
         for name, part in (("physical", sp.physical), ("virtual", sp.virtual)):
             if part is not None and name in order_plans:
-                take(part, np.asarray(order_plans[name].x))
+                take(part, np.asarray(order_plans[name].x), outside=True)
 
     penalty = max((int(j.problem.short_cost.max()) for j in joint), default=1)
     base_cost = base_short = 0
@@ -429,27 +434,12 @@ def allocate_wave(
         wish.append(np.asarray(j.best.x))
     optima = sum(alone)
 
-    # stock left for the joint orders: the full stock minus what the other orders use
-    stock0: dict[tuple[str, str], int] = {}
-    for sku in {sku for j in joint for sku in j.problem.skus}:
-        if sku not in snapshot:
-            continue
-        avail = np.maximum(snapshot[sku].available, 0)
-        for k in np.flatnonzero(avail).tolist():
-            stock0[(network.codes[k], sku)] = int(avail[k])
-    in_joint = {j.index for j in joint}
-    for n, e in enumerate(entries):
-        done = per_order[n]
-        if n in in_joint or done is None:
-            continue
-        for line_id, allocs in done.reservations().items():
-            dec = e.full.line_decimals[line_id]
-            for source, sku, qty in allocs:
-                if (source, sku) in stock0:
-                    stock0[(source, sku)] -= int(qty.scaleb(dec))
+    # the stock the joint orders share: what each may take, less what the other orders took
+    stock0, sku_cells = _joint_stock([j.problem for j in joint], network.codes, others, managed)
     lap("per_order")
     deadline = None if config.time_limit_s is None else start + config.time_limit_s
-    model = _JointModel([j.problem for j in joint], stock0, penalty, deadline, wish)
+    model = _JointModel([j.problem for j in joint], stock0, sku_cells, penalty, deadline,
+                        wish)
     lp_bound: int | None = None
     if config.lp and joint and model.columns <= config.lp_max_columns:
         lp_bound = model.solve_lp(base_obj)
@@ -474,11 +464,11 @@ def allocate_wave(
             if master_x is not None:
                 consider(master_x)
             lap("master_mip")
-    if joint and model.prices:
+    if joint and model.prices.any():
         consider(model.improve(model.price_directed(), config.local_search_rounds, alone))
     if joint and config.local_search_rounds:
         consider(model.improve(best_x, config.local_search_rounds, alone))
-    if joint and (model.prices or config.local_search_rounds):
+    if joint and (model.prices.any() or config.local_search_rounds):
         lap("local_search")
     if joint and config.neighbourhoods:
         consider(model.neighbourhood_search(best_x, alone, wish, config))
@@ -573,41 +563,91 @@ def _int_bound(value: float) -> int:
     return int(np.ceil(value - 1e-9 * abs(value) - 1e-6))
 
 
+def _joint_stock(problems: Sequence[AllocationProblem], codes: Sequence[str],
+                 taken: Mapping[str, np.ndarray], managed: Callable[[str], bool]
+                 ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The stock the joint orders share, as an array over cell ids, and each order's cell id
+    per (SKU, source) of its problem (shaped like its ``stock``).
+
+    A cell is a (source, SKU) pair some order may take units from. Each order sees the stock
+    its policy lets it take (safety stock, stock status and reservations applied by the
+    builder), less what the orders outside the joint model took (``taken``: units per SKU
+    and source, in ``codes`` order). A cell holds the least any of those orders sees, so every
+    plan within it leaves each order's safety stock in place whatever the order of
+    reservation; a SKU whose stock is not managed holds what all of them want. The last id
+    stands for every cell no order can take from, and holds 0.
+    """
+    column = {code: k for k, code in enumerate(codes)}
+    n_src = len(codes)
+    sku_id = {sku: u for u, sku in enumerate(sorted({s for p in problems for s in p.skus}))}
+    unlimited = np.array([not managed(sku) for sku in sku_id], dtype=np.bool_)
+    cols: dict[tuple[str, ...], np.ndarray] = {}
+    dense: list[np.ndarray] = []
+    keys: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    views: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    for p in problems:
+        src = cols.get(p.sources)
+        if src is None:
+            src = cols[p.sources] = np.array([column[code] for code in p.sources],
+                                             dtype=np.int64)
+        rows = np.array([sku_id[sku] for sku in p.skus], dtype=np.int64)
+        view = np.array(p.stock, dtype=np.int64)
+        for u, sku in enumerate(p.skus):
+            if sku in taken and not unlimited[rows[u]]:
+                view[u] = np.maximum(view[u] - taken[sku][src], 0)
+        d = rows[:, None] * n_src + src[None, :]
+        dense.append(d)
+        keys.append(d[view > 0])
+        views.append(view[view > 0])
+    flat = np.concatenate(keys)
+    order = np.argsort(flat, kind="stable")
+    flat, units = flat[order], np.concatenate(views)[order]
+    starts = np.flatnonzero(np.diff(flat, prepend=-1)) if len(flat) else np.zeros(0, np.int64)
+    cells = flat[starts]
+    stock = np.zeros(len(cells) + 1, dtype=np.int64)
+    if len(cells):
+        stock[:-1] = np.where(unlimited[cells // n_src],
+                              np.add.reduceat(units, starts), np.minimum.reduceat(units, starts))
+    dead = len(cells)
+    sku_cid = []
+    for d in dense:
+        pos = np.searchsorted(cells, d)
+        hit = (pos < dead) & (cells[np.minimum(pos, max(dead - 1, 0))] == d) if dead else \
+            np.zeros(d.shape, dtype=np.bool_)
+        sku_cid.append(np.where(hit, pos, dead))
+    return stock, sku_cid
+
+
 class _JointModel:
     """The wave's joint model over the orders' problem columns."""
 
-    def __init__(self, problems: list[AllocationProblem], stock: dict[tuple[str, str], int],
-                 penalty: int, deadline: float | None = None,
+    def __init__(self, problems: list[AllocationProblem], stock: np.ndarray,
+                 sku_cells: list[np.ndarray], penalty: int, deadline: float | None = None,
                  wish: list[np.ndarray] | None = None) -> None:
+        """``stock``: the units per cell id the orders share; ``sku_cells``: each order's cell
+        id per (SKU, source) (see :func:`_joint_stock`)."""
         self.stock = stock
         # each order's optimum alone, if known (a shortcut where it still fits the stock)
         self.wish = wish or []
         self.penalty = penalty
         self.problems = problems
         self.deadline = deadline
-        # per order: the (source, SKU) cells it may draw on, and each line's cell per column
-        self.cells: list[list[list[tuple[str, str]]]] = [
-            [[(src, p.skus[int(p.line_sku[i])]) for src in p.sources] for i in range(p.n_lines)]
-            for p in problems]
-        self.keys: list[tuple[tuple[str, str], ...]] = [
-            tuple(sorted({self.cells[o][i][k] for i, k in zip(*np.nonzero(p.allowed),
-                                                               strict=True)
-                          if stock.get(self.cells[o][i][k], 0) > 0}))
-            for o, p in enumerate(problems)]
+        # per order: the cell id of each (SKU, source) and of each (line, source)
+        self.sku_cid = sku_cells
+        self.cid = [s[p.line_sku] for s, p in zip(self.sku_cid, problems, strict=True)]
+        # per order: the cells it may draw on (allowed, with stock)
+        self.keys = [np.unique(c[p.allowed & (stock[c] > 0)])
+                     for c, p in zip(self.cid, problems, strict=True)]
+        self._wish_use = [self._use(o, x) for o, x in enumerate(self.wish)]
         self.columns = sum(p.n_sources for p in self.problems)
         # (order, column) pairs dropped by reduced-cost fixing
         self.dropped: set[tuple[int, int]] = set()
         self.kept = self.columns
-        self.rows: dict[tuple[str, str], Any] = {}
-        # (source, SKU) -> the LP's price of one more unit there (objective units, rounded down)
-        self.prices: dict[tuple[str, str], int] = {}
-        # column generation's plans per order (by their bytes), cell ids and stock per cell id
-        self.generated: tuple[list[dict[bytes, np.ndarray]], list[np.ndarray], np.ndarray] = (
-            [], [], np.zeros(0, dtype=np.int64))
-
-    def _cap(self, p: AllocationProblem, i: int, k: int) -> int:
-        sku = p.skus[int(p.line_sku[i])]
-        return min(int(p.demand[i]), self.stock.get((p.sources[k], sku), 0))
+        self.rows: dict[int, Any] = {}
+        # per cell id: the LP's price of one more unit there (objective units, rounded down)
+        self.prices = np.zeros(len(stock), dtype=np.int64)
+        # column generation's plans per order (by their bytes)
+        self.generated: list[dict[bytes, np.ndarray]] = []
 
     def _build(self, integer: bool, hints: list[np.ndarray] | None = None) -> tuple[
         Any, dict[tuple[int, int], Any], dict[tuple[int, int, int], Any]
@@ -619,11 +659,13 @@ class _JointModel:
         m = mb.Model()  # type: ignore[no-untyped-call]
         ys: dict[tuple[int, int], Any] = {}
         xs: dict[tuple[int, int, int], Any] = {}
-        use: dict[tuple[str, str], list[Any]] = {}
+        use: dict[int, list[Any]] = {}
         obj_vars: list[Any] = []
         obj_coef: list[float] = []
         for o, p in enumerate(self.problems):
             hint = hints[o] if hints is not None else None
+            caps = np.minimum(self.stock[self.cid[o]], p.demand[:, None]).tolist()
+            cid = self.cid[o].tolist()
             for k in range(p.n_sources):
                 if integer and (o, k) in self.dropped and (hint is None or not hint[:, k].any()):
                     continue
@@ -635,9 +677,9 @@ class _JointModel:
                     m.add_hint(y, float(hint[:, k].any()))
             for i in range(p.n_lines):
                 fill = []
-                for k in range(p.n_sources):
-                    cap = self._cap(p, i, k)
-                    if (o, k) not in ys or not p.allowed[i, k] or cap <= 0:
+                for k in np.flatnonzero(p.allowed[i]).tolist():
+                    cap = caps[i][k]
+                    if (o, k) not in ys or cap <= 0:
                         continue
                     x = m.new_var(0.0, float(cap), integer, f"x{o}_{i}_{k}")
                     xs[o, i, k] = x
@@ -645,7 +687,7 @@ class _JointModel:
                     fill.append(x)
                     obj_vars.append(x)
                     obj_coef.append(float(p.unit_cost[i, k]) / COST_SCALE)
-                    use.setdefault((p.sources[k], p.skus[int(p.line_sku[i])]), []).append(x)
+                    use.setdefault(cid[i][k], []).append(x)
                     if hint is not None:
                         m.add_hint(x, float(hint[i, k]))
                 short = m.new_var(0.0, float(p.demand[i]), integer, f"s{o}_{i}")
@@ -657,8 +699,8 @@ class _JointModel:
             if p.max_shipments is not None:
                 m.add(mb.LinearExpr.sum([ys[o, k] for k in range(p.n_sources)
                                          if (o, k) in ys]) <= float(p.max_shipments))
-        self.rows = {key: m.add(mb.LinearExpr.sum(vs) <= float(self.stock.get(key, 0)))
-                     for key, vs in use.items()}
+        self.rows = {c: m.add(mb.LinearExpr.sum(vs) <= float(self.stock[c]))
+                     for c, vs in use.items()}
         m.minimize(mb.LinearExpr.weighted_sum(obj_vars, obj_coef))
         return m, ys, xs
 
@@ -679,28 +721,21 @@ class _JointModel:
             if lp.value(y) <= 1e-9 and rc > slack + 1e-6 * abs(upper):
                 self.dropped.add((o, k))
         self.kept = self.columns - len(self.dropped)
-        for key, row in self.rows.items():
-            price = int(np.floor(-float(lp.dual_value(row)) * COST_SCALE))
-            if price > 0:
-                self.prices[key] = price
+        for c, row in self.rows.items():
+            self.prices[c] = max(int(np.floor(-float(lp.dual_value(row)) * COST_SCALE)), 0)
         return max(bound, 0)
 
-    def priced(self, p: AllocationProblem, stock: Mapping[tuple[str, str], int] | None,
-               prices: Mapping[tuple[str, str], int] | None) -> AllocationProblem:
-        """An order's problem with every unit charged its cell's price (if ``prices``), the
-        common short penalty, and (if given) the stock left."""
-        extra = np.zeros_like(p.unit_cost)
-        for i in range(p.n_lines if prices else 0):
-            sku = p.skus[int(p.line_sku[i])]
-            for k in range(p.n_sources):
-                extra[i, k] = prices.get((p.sources[k], sku), 0) if prices else 0
+    def priced(self, o: int, stock: np.ndarray | None,
+               prices: np.ndarray | None) -> AllocationProblem:
+        """Order ``o``'s problem with every unit charged its cell's price (if ``prices``),
+        the common short penalty, and (if given) the stock left, both per cell id."""
+        p = self.problems[o]
         kw: dict[str, Any] = {}
         if stock is not None:
-            kw["stock"] = np.array([[stock.get((p.sources[k], p.skus[u]), 0)
-                                     for k in range(p.n_sources)] for u in range(len(p.skus))],
-                                   dtype=np.int64).reshape(p.stock.shape)
-        return replace(p, unit_cost=p.unit_cost + extra,
-                       short_cost=np.full(p.n_lines, self.penalty, dtype=np.int64), **kw)
+            kw["stock"] = np.maximum(stock[self.sku_cid[o]], 0)
+        if prices is not None:
+            kw["unit_cost"] = p.unit_cost + prices[self.cid[o]]
+        return replace(p, short_cost=np.full(p.n_lines, self.penalty, dtype=np.int64), **kw)
 
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.perf_counter() > self.deadline
@@ -710,15 +745,20 @@ class _JointModel:
         cost, short = _cost_and_short(self.problems[o], x)
         return cost + self.penalty * short
 
-    def _use(self, o: int, x: np.ndarray) -> list[tuple[tuple[str, str], int]]:
-        """The stock ``x`` takes, as (cell, units)."""
-        return [(self.cells[o][i][k], int(x[i, k])) for i, k in zip(*np.nonzero(x), strict=True)]
+    def _use(self, o: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The stock ``x`` takes: cell ids (each once) and units."""
+        nz = np.nonzero(x)
+        cells, units = self.cid[o][nz], x[nz]
+        if len(cells) > 1 and len(np.unique(cells)) < len(cells):
+            cells, at = np.unique(cells, return_inverse=True)
+            units = np.bincount(at, weights=units).astype(np.int64)
+        return cells, units
 
-    def _left(self, plans: list[np.ndarray]) -> dict[tuple[str, str], int]:
-        left = dict(self.stock)
+    def _left(self, plans: list[np.ndarray]) -> np.ndarray:
+        left = self.stock.copy()
         for o, x in enumerate(plans):
-            for cell, q in self._use(o, x):
-                left[cell] -= q
+            cells, units = self._use(o, x)
+            left[cells] -= units
         return left
 
     @staticmethod
@@ -731,17 +771,6 @@ class _JointModel:
             plan = solve_cpsat(q)
             return plan.bound, np.asarray(plan.x)
         return plan.objective, np.asarray(plan.x)
-
-    def _cell_ids(self) -> tuple[list[np.ndarray], list[tuple[str, str]]]:
-        """Each order's cells as integer ids (one matrix per order, shaped like its ``x``), and
-        the cell of each id."""
-        ids: dict[tuple[str, str], int] = {}
-        out = []
-        for o, p in enumerate(self.problems):
-            out.append(np.array([[ids.setdefault(cell, len(ids)) for cell in row]
-                                 for row in self.cells[o]], dtype=np.int64
-                                ).reshape(p.n_lines, p.n_sources))
-        return out, list(ids)
 
     def column_generation(self, starts: list[list[np.ndarray]], alone: list[int],
                           rounds: int, tolerance: int = 0) -> int:
@@ -764,10 +793,9 @@ class _JointModel:
         import highspy
 
         n = len(self.problems)
-        cid, cells = self._cell_ids()
-        stock = np.array([self.stock.get(cell, 0) for cell in cells], dtype=np.int64)
+        cid, stock = self.cid, self.stock
         # each order against the wave's stock, with the common short penalty
-        base = [self.priced(p, self.stock, None) for p in self.problems]
+        base = [self.priced(o, stock, None) for o in range(n)]
         scale = float(COST_SCALE)    # the LP in currency units (better conditioned)
         master = _quiet_highs()
         # interior point without crossover: on this degenerate master it is several times
@@ -781,16 +809,16 @@ class _JointModel:
 
         def add(o: int, x: np.ndarray) -> bool:
             key = x.tobytes()
-            use = self._cell_use(cid[o], x)
-            if key in columns[o] or any(q > stock[c] for c, q in use.items()):
+            cells, units = self._use(o, x)
+            if key in columns[o] or (units > stock[cells]).any():
                 return False
-            for c in use:
+            for c in cells.tolist():
                 if c not in rows:
                     rows[c] = n + len(rows)
                     master.addRow(-highspy.kHighsInf, float(stock[c]), 0,
                                   np.zeros(0, dtype=np.int32), np.zeros(0))
-            index = np.array([o, *(rows[c] for c in use)], dtype=np.int32)
-            coef = np.array([1.0, *(float(q) for q in use.values())])
+            index = np.array([o, *(rows[c] for c in cells.tolist())], dtype=np.int32)
+            coef = np.array([1.0, *units.tolist()], dtype=np.float64)
             master.addCol(self.value(o, x) / scale, 0.0, highspy.kHighsInf, len(index), index,
                           coef)
             columns[o][key] = x
@@ -801,7 +829,7 @@ class _JointModel:
                 add(o, x)
         # Wentges smoothing: price at a mix of the best prices so far (the centre; the LP's, if
         # it ran) and the master's duals, which swing wildly in early rounds
-        centre = np.array([self.prices.get(cell, 0) for cell in cells], dtype=np.float64)
+        centre = self.prices.astype(np.float64)
         best = 0
         priced = 0    # orders solved against prices (for the log)
 
@@ -836,9 +864,10 @@ class _JointModel:
             if value_master - best <= max(tolerance, 1e-6 * abs(value_master)):
                 break      # the bound has reached the master's value: converged
             duals = np.asarray(master.getSolution().row_dual)
-            dual = np.zeros(len(cells), dtype=np.float64)
-            for c, row in rows.items():
-                dual[c] = max(-duals[row] * scale, 0.0)
+            dual = np.zeros(len(stock), dtype=np.float64)
+            cells = np.fromiter(rows.keys(), dtype=np.int64, count=len(rows))
+            at = np.fromiter(rows.values(), dtype=np.int64, count=len(rows))
+            dual[cells] = np.maximum(-duals[at] * scale, 0.0)
             mu = duals[:n] * scale
             # the smoothed prices first; the master's own if those find nothing (mispricing)
             found = price(dual, mu, 0.5) or price(dual, mu, 0.0)
@@ -851,18 +880,9 @@ class _JointModel:
         lam = centre.astype(np.int64)
         # the interior point's duals are central: cells that are not scarce get a fraction of
         # a cent, noise the price-directed pass would have to solve around
-        self.prices = {cells[c]: int(v) for c, v in enumerate(lam.tolist())
-                       if v >= COST_SCALE // 100}
-        self.generated = (columns, cid, stock)
+        self.prices = np.where(lam >= COST_SCALE // 100, lam, 0)
+        self.generated = columns
         return best
-
-    @staticmethod
-    def _cell_use(cid: np.ndarray, x: np.ndarray) -> dict[int, int]:
-        use: dict[int, int] = {}
-        for i, k in zip(*np.nonzero(x), strict=True):
-            c = int(cid[i, k])
-            use[c] = use.get(c, 0) + int(x[i, k])
-        return use
 
     def master_mip(self, hint: list[np.ndarray], effort: float) -> list[np.ndarray] | None:
         """The best choice of one plan per order among those :meth:`column_generation`
@@ -871,17 +891,16 @@ class _JointModel:
         them); ``None`` if it found nothing. Orders with one plan are fixed to it."""
         from ortools.sat.python import cp_model
 
-        columns, cid, stock = self.generated
         model = cp_model.CpModel()
-        left = stock.copy()
+        left = self.stock.copy()
         terms: dict[int, list[tuple[Any, int]]] = {}
         objective = []
         chosen: list[list[tuple[Any, np.ndarray]] | np.ndarray] = []
-        for o, cols in enumerate(columns):
+        for o, cols in enumerate(self.generated):
             if len(cols) == 1:
                 x = next(iter(cols.values()))
-                for c, q in self._cell_use(cid[o], x).items():
-                    left[c] -= q
+                cells, units = self._use(o, x)
+                left[cells] -= units
                 chosen.append(x)
                 continue
             picks = []
@@ -892,7 +911,8 @@ class _JointModel:
                 z = model.new_bool_var("")
                 picks.append((z, x))
                 objective.append((z, self.value(o, x) - floor))
-                for c, q in self._cell_use(cid[o], x).items():
+                cells, units = self._use(o, x)
+                for c, q in zip(cells.tolist(), units.tolist(), strict=True):
                     terms.setdefault(c, []).append((z, q))
                 model.add_hint(z, key == hint[o].tobytes())
             model.add_exactly_one(z for z, _ in picks)
@@ -914,6 +934,15 @@ class _JointModel:
         return [pick if isinstance(pick, np.ndarray)
                 else next(x for z, x in pick if solver.boolean_value(z)) for pick in chosen]
 
+    def _drawers(self) -> tuple[np.ndarray, np.ndarray]:
+        """Which orders may draw on each cell: ``orders[start[c]:start[c + 1]]``."""
+        lengths = np.array([len(k) for k in self.keys], dtype=np.int64)
+        flat = np.concatenate([*self.keys, np.zeros(0, dtype=np.int64)])
+        owner = np.repeat(np.arange(len(self.keys)), lengths)
+        order = np.argsort(flat, kind="stable")
+        start = np.searchsorted(flat[order], np.arange(len(self.stock) + 1))
+        return owner[order], start
+
     def improve(self, plans: list[np.ndarray], rounds: int, alone: list[int]
                 ) -> list[np.ndarray]:
         """Local search: each order in turn gives its stock back and takes the best plan for
@@ -922,46 +951,42 @@ class _JointModel:
         (``alone``) are skipped."""
         plans = [x.copy() for x in plans]
         left = self._left(plans)
-        drawers: dict[tuple[str, str], list[int]] = {}
-        for o, cells in enumerate(self.keys):
-            for cell in cells:
-                drawers.setdefault(cell, []).append(o)
+        owners, start = self._drawers()
         # an order's best reply depends only on the stock left in the cells it may draw on:
         # after its last solve, it is solved again only once one of them changed
-        stale = [True] * len(plans)
+        stale = np.ones(len(plans), dtype=np.bool_)
         for _ in range(rounds):
             changed = False
-            for o, p in enumerate(self.problems):
+            for o in range(len(self.problems)):
                 if self.out_of_time():
                     return plans
                 x = plans[o]
                 if not stale[o] or self.value(o, x) <= alone[o]:
                     continue
                 stale[o] = False
-                for cell, q in self._use(o, x):
-                    left[cell] += q
+                cells, units = self._use(o, x)
+                left[cells] += units
                 if self._own_fits(o, left) and self.value(o, self.wish[o]) == alone[o]:
                     y = self.wish[o]    # its optimum alone is still in stock: nothing beats it
                 else:
-                    problem = self.priced(p, left, None)
+                    problem = self.priced(o, left, None)
                     value, y = self._solve_alone(problem)
                     if not (value < _objective(problem, x) and _objective(problem, y) == value):
                         y = x
                 if y is not x:
-                    for cell in {c for c, _ in self._use(o, x)} | {c for c, _ in self._use(o, y)}:
-                        for other in drawers.get(cell, ()):
-                            stale[other] = True
+                    for c in np.union1d(cells, self._use(o, y)[0]).tolist():
+                        stale[owners[start[c]:start[c + 1]]] = True
                     stale[o] = False
                     x = plans[o] = y.copy()
                     changed = True
-                for cell, q in self._use(o, x):
-                    left[cell] -= q
+                cells, units = self._use(o, x)
+                left[cells] -= units
             if not changed:
                 break
         return plans
 
-    def _narrowed(self, o: int, plan: np.ndarray, wish: np.ndarray,
-                  stock: Mapping[tuple[str, str], int], width: int) -> AllocationProblem:
+    def _narrowed(self, o: int, plan: np.ndarray, wish: np.ndarray, stock: np.ndarray,
+                  width: int) -> AllocationProblem:
         """Order ``o``'s problem for a neighbourhood: each line may use the sources its plan
         and its own optimum use, and the ``width`` cheapest others holding stock (a unit plus
         the shipment); ``width`` 0 keeps every source."""
@@ -969,9 +994,9 @@ class _JointModel:
         if not width or p.n_sources <= width:
             return p
         allowed = (plan > 0) | (wish > 0)
+        held = stock[self.cid[o]] > 0
         for i in range(p.n_lines):
-            held = np.array([stock.get(cell, 0) > 0 for cell in self.cells[o][i]])
-            ok = np.flatnonzero(p.allowed[i] & held)
+            ok = np.flatnonzero(p.allowed[i] & held[i])
             price = p.unit_cost[i, ok] + p.fixed_cost[ok]
             allowed[i, ok[np.lexsort((ok, price))][:width]] = True
         return replace(p, allowed=allowed & p.allowed)
@@ -987,14 +1012,14 @@ class _JointModel:
         (those count most) or that it may draw on. An order is seeded again only after its
         plan changed. The steps and each MIP's nodes are the budget.
         """
-        wanted = [{cell for cell, _ in self._use(o, x)} for o, x in enumerate(wish)]
+        wanted = [set(self._use(o, x)[0].tolist()) for o, x in enumerate(wish)]
         plans = [x.copy() for x in plans]
         n = len(plans)
         left = self._left(plans)
-        holders: dict[tuple[str, str], set[int]] = {}
+        holders: dict[int, set[int]] = {}
         for o, x in enumerate(plans):
-            for cell, _ in self._use(o, x):
-                holders.setdefault(cell, set()).add(o)
+            for c in self._use(o, x)[0].tolist():
+                holders.setdefault(c, set()).add(o)
         value = [self.value(o, x) for o, x in enumerate(plans)]
         tried = [False] * n
         steps = 0
@@ -1011,70 +1036,67 @@ class _JointModel:
                 steps += 1
                 tried[seed] = True
                 score: dict[int, int] = {}
-                for cell in self.keys[seed]:
-                    weight = 4 if cell in wanted[seed] else 1
-                    for o in holders.get(cell, ()):
+                for c in self.keys[seed].tolist():
+                    weight = 4 if c in wanted[seed] else 1
+                    for o in holders.get(c, ()):
                         if o != seed:
                             score[o] = score.get(o, 0) + weight
                 rivals = sorted(score, key=lambda o: (-score[o], o))
                 hood = [seed, *rivals[:config.neighbourhood_orders - 1]]
                 if len(hood) < 2:
                     continue
-                sub_stock = {cell: left[cell] for o in hood for cell in self.keys[o]}
+                # the stock the others leave to the neighbourhood, on its cells
+                sub_stock = np.zeros_like(left)
+                mine = np.unique(np.concatenate([self.keys[o] for o in hood]))
+                sub_stock[mine] = left[mine]
                 for o in hood:
-                    for cell, q in self._use(o, plans[o]):
-                        sub_stock[cell] += q
+                    cells, units = self._use(o, plans[o])
+                    sub_stock[cells] += units
                 problems = [self._narrowed(o, plans[o], wish[o], sub_stock,
                                            config.neighbourhood_sources) for o in hood]
-                sub = _JointModel(problems, sub_stock, self.penalty)
+                sub = _JointModel(problems, sub_stock, [self.sku_cid[o] for o in hood],
+                                  self.penalty)
                 found, _ = sub.solve_mip([plans[o] for o in hood], config.mip_solver,
                                          config.neighbourhood_nodes)
                 if found is None:
                     continue
                 before = sum(value[o] for o in hood)
                 after = [sub.value(h, x) for h, x in enumerate(found)]
-                new_left = dict(sub_stock)
-                for h, x in enumerate(found):
-                    for cell, q in sub._use(h, x):
-                        new_left[cell] -= q
+                new_left = sub._left(found)
                 # the MIP's quantities are rounded floats: keep them only if they fit the stock
-                if sum(after) >= before or min(new_left.values(), default=0) < 0:
+                if sum(after) >= before or (new_left[mine] < 0).any():
                     continue
                 for h, o in enumerate(hood):
                     if np.array_equal(found[h], plans[o]):
                         continue
-                    for cell, _ in self._use(o, plans[o]):
-                        holders[cell].discard(o)
+                    for c in self._use(o, plans[o])[0].tolist():
+                        holders[c].discard(o)
                     plans[o], value[o], tried[o] = found[h], after[h], False
-                    for cell, _ in self._use(o, plans[o]):
-                        holders.setdefault(cell, set()).add(o)
-                left.update(new_left)
+                    for c in self._use(o, plans[o])[0].tolist():
+                        holders.setdefault(c, set()).add(o)
+                left[mine] = new_left[mine]
         return plans
 
-    def _own_fits(self, o: int, stock: Mapping[tuple[str, str], int]) -> bool:
+    def _own_fits(self, o: int, stock: np.ndarray) -> bool:
         """Whether order ``o``'s optimum alone (if known) fits ``stock``."""
         if not self.wish:
             return False
-        need: dict[tuple[str, str], int] = {}
-        for cell, q in self._use(o, self.wish[o]):
-            need[cell] = need.get(cell, 0) + q
-        return all(stock.get(cell, 0) >= q for cell, q in need.items())
+        cells, units = self._wish_use[o]
+        return bool((stock[cells] >= units).all())
 
     def price_directed(self) -> list[np.ndarray]:
         """Orders sourced one by one against the stock left, each unit charged its LP price:
         a per-order pass that leaves stock where the LP says it is worth most."""
-        stock = dict(self.stock)
+        stock = self.stock.copy()
         plans = []
-        for o, p in enumerate(self.problems):
-            if (self._own_fits(o, stock)
-                    and not any(self.prices.get(cell, 0)
-                                for cell, _ in self._use(o, self.wish[o]))):
+        for o in range(len(self.problems)):
+            if self._own_fits(o, stock) and not self.prices[self._wish_use[o][0]].any():
                 # its optimum alone is in stock and unpriced (prices only make others dearer)
                 x = self.wish[o]
             else:
-                _, x = self._solve_alone(self.priced(p, stock, self.prices))
-            for cell, q in self._use(o, x):
-                stock[cell] -= q
+                _, x = self._solve_alone(self.priced(o, stock, self.prices))
+            cells, units = self._use(o, x)
+            stock[cells] -= units
             plans.append(x)
         return plans
 

@@ -32,7 +32,7 @@ from oms_sourcing.domain import (
 )
 from oms_sourcing.inventory.network import ShippingLane, SourceNetwork
 from oms_sourcing.inventory.stock import StockLedger, StockRecord
-from oms_sourcing.rules.model import Objective, Policy
+from oms_sourcing.rules.model import Objective, Policy, StockPolicy
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PLACES = {
@@ -115,6 +115,28 @@ def test_a_wave_never_ships_more_orders_from_a_source_than_its_capacity_left() -
                              catalog=CATALOG, capacity_left=left)
         sources = [s.source for r in wave.results for s in r.shipments]
         assert sources.count("WH-HAM") == 1 and wave.cost <= wave.per_order_cost
+
+
+def shipped_from(wave: WaveResult, source: str) -> D:
+    return sum((lq.qty for r in wave.results for s in r.shipments if s.source == source
+                for lq in s.lines), D(0))
+
+
+def test_a_wave_keeps_the_safety_stock_its_policy_holds_back() -> None:
+    # Hamburg holds 3 mugs and the policy keeps 2 of them back: one may ship from there
+    careful = replace(POLICY, stock=StockPolicy(by_source=(("WH-HAM", D(2)),)))
+    orders = [order(1, "hamburg", MUG=1), order(2, "hamburg", MUG=1)]
+    led = ledger({("WH-HAM", "MUG"): 3, ("WH-MUC", "MUG"): 5})
+    wave = allocate_wave(orders, careful, NETWORK, led.snapshot(["MUG"]), NOW, catalog=CATALOG)
+    assert shipped_from(wave, "WH-HAM") == 1 and shipped_from(wave, "WH-MUC") == 1
+
+
+def test_a_wave_ships_nothing_from_a_source_marked_out_of_stock() -> None:
+    orders = [order(1, "hamburg", MUG=1), order(2, "berlin", MUG=1)]
+    led = ledger({("WH-MUC", "MUG"): 5})
+    led.apply_records([StockRecord("WH-HAM", "MUG", D(5), NOW, "ham-oos", in_stock=False)])
+    wave = allocate_wave(orders, POLICY, NETWORK, led.snapshot(["MUG"]), NOW, catalog=CATALOG)
+    assert shipped_from(wave, "WH-HAM") == 0 and shipped_from(wave, "WH-MUC") == 2
 
 
 def test_the_neighbourhood_search_alone_swaps_what_one_order_at_a_time_cannot() -> None:
