@@ -14,6 +14,7 @@ from oms_sourcing.errors import QuantityError
 
 __all__ = [
     "MAX_DECIMALS",
+    "MAX_DIGITS",
     "from_units",
     "parse_money",
     "parse_quantity",
@@ -23,6 +24,9 @@ __all__ = [
 #: The finest precision a SKU (or a cost rate) may declare. Six decimals exceed every unit of
 #: measure in retail and keep scaled quantities far inside int64.
 MAX_DECIMALS = 6
+#: Quantities and rates have fewer integer digits than this: scaled by ``10**MAX_DECIMALS``
+#: they stay inside int64 (about 9.2e18).
+MAX_DIGITS = 12
 
 _SCALE = tuple(10**d for d in range(MAX_DECIMALS + 1))
 
@@ -61,7 +65,8 @@ def parse_quantity(
 
     Raises:
         QuantityError: naming ``where``, the field and the value, for NaN, infinities, booleans,
-            non-numbers, a wrong sign or too many decimals.
+            non-numbers, values of ``MAX_DIGITS`` or more integer digits, a wrong sign or too
+            many decimals.
     """
     prefix = _where(where)
     if isinstance(value, bool) or value is None:
@@ -87,6 +92,11 @@ def parse_quantity(
         raise QuantityError(
             f"{prefix}{field} must be a finite number, got {_show(value)}",
             field=field, value=value, expected="a finite decimal number", where=where,
+        )
+    if qty.adjusted() >= MAX_DIGITS:
+        raise QuantityError(
+            f"{prefix}{field} {_show(value)} is too large; use a value below 10^{MAX_DIGITS}",
+            field=field, value=value, expected=f"less than 10^{MAX_DIGITS}", where=where,
         )
     if not allow_negative:
         if positive and qty <= 0:

@@ -35,6 +35,8 @@ def test_whole_units_accept_integers_and_trailing_zeros() -> None:
         (True, "must be a number"),
         (None, "must be a number"),
         ([1], "must be a number"),
+        ("1e309", "too large"),
+        (10**12, "too large"),
     ],
 )
 def test_order_quantities_that_make_no_sense_are_rejected(value: object, fragment: str) -> None:
