@@ -6,11 +6,14 @@ Run with ``pytest benchmarks/bench_wave.py --benchmark-only -s``. Environment:
   ``1000x50x3,1000x50x10,1000x500x3``; add ``10000x500x3x5000`` for the big one): SKUs
   (default ``WAVE_SKUS``, 500) stocked 0..max units at ~20 % of the sources, so orders compete
   for stock (0-3 units: very scarce, a third of the lines need two sources; 0-10: scarce),
-* the budget, in work: ``WAVE_PRICING`` (30) column-generation rounds, ``WAVE_MASTER_EFFORT``
+* the budget, in work: ``WAVE_PRICING`` (30) column-generation rounds (stopping once the
+  bound is within ``WAVE_PRICING_TOLERANCE``, 0.001, of the cost), ``WAVE_MASTER_EFFORT``
   (1) deterministic second of the master MIP, ``WAVE_LOCAL_SEARCH`` (3) local-search rounds,
-  ``WAVE_NEIGHBOURHOODS`` (600) neighbourhood-search steps of ``WAVE_HOOD`` (12) orders;
+  ``WAVE_NEIGHBOURHOODS`` (600) neighbourhood-search steps of ``WAVE_HOOD`` (12) orders,
+  ``WAVE_PRICE_DIRECTED=0`` skips the price-directed pass;
   ``WAVE_MIP=1`` adds the whole-wave MIP (``WAVE_NODES`` nodes, default 100,000);
-  ``WAVE_TIME_LIMIT`` a wall-clock stop (default none).
+  ``WAVE_TIME_LIMIT`` a wall-clock stop (default none),
+* ``WAVE_WORKERS`` (2): processes solving orders alone (the same plans for any number).
 
 Reported per case: wave and per-order cost and short units, the bounds (LP, Lagrangian, sum of
 per-order optima), the gap of both plans to the best bound, and the seconds of each step.
@@ -49,11 +52,14 @@ CONFIG = WaveConfig(
     neighbourhoods=int(os.environ.get("WAVE_NEIGHBOURHOODS", "600")),
     neighbourhood_orders=int(os.environ.get("WAVE_HOOD", "12")),
     local_search_rounds=int(os.environ.get("WAVE_LOCAL_SEARCH", "3")),
+    price_directed=os.environ.get("WAVE_PRICE_DIRECTED", "1") == "1",
+    pricing_tolerance=float(os.environ.get("WAVE_PRICING_TOLERANCE", "0.001")),
     pricing_rounds=int(os.environ.get("WAVE_PRICING", "30")),
     master_effort=float(os.environ.get("WAVE_MASTER_EFFORT", "1")),
     mip=os.environ.get("WAVE_MIP", "0") == "1",
     mip_max_nodes=int(os.environ.get("WAVE_NODES", "100000")),
     time_limit_s=float(LIMIT) if LIMIT else None,
+    workers=int(os.environ.get("WAVE_WORKERS", "2")),
 )
 POLICY = Policy(objective=Objective(shipping_cost=Decimal(1)))
 

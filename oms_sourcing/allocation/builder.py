@@ -163,6 +163,13 @@ class SourcingProblem:
             return ()
         return self.explainer.candidates(line_id)
 
+    def network_columns(self, problem: AllocationProblem) -> IntArray | None:
+        """The network position of each source of ``problem`` (``physical`` or ``virtual``),
+        or ``None`` if this problem was not built with them."""
+        if self.explainer is None:
+            return None
+        return self.explainer.columns(problem)
+
     @property
     def lines_by_id(self) -> Mapping[str, OrderLine]:
         return {line.id: line for line in self.order.lines}
@@ -764,6 +771,12 @@ class _Explainer:
 
     def __init__(self, builder: _Builder) -> None:
         self._builder = builder
+
+    def columns(self, problem: AllocationProblem) -> IntArray | None:
+        for sub in self._builder.subs.values():
+            if sub.problem is problem:
+                return sub.keep
+        return None
 
     def candidates(self, line_id: str) -> tuple[Candidate, ...]:
         b = self._builder

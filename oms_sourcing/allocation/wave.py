@@ -49,10 +49,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from oms_sourcing.allocation._parallel import MIN_BATCH, Solvers, solve_alone, solve_plan
 from oms_sourcing.allocation.allocate import (
     AllocationResult,
     SolverConfig,
@@ -61,7 +63,6 @@ from oms_sourcing.allocation.allocate import (
     solve_problem,
 )
 from oms_sourcing.allocation.builder import COST_SCALE, SourcingProblem, build_problem
-from oms_sourcing.allocation.exact import solve_exact
 from oms_sourcing.allocation.lookahead import BidPrices
 from oms_sourcing.allocation.problem import (
     AllocationProblem,
@@ -108,9 +109,16 @@ class WaveConfig:
             from the sources its current and its own best plan use plus its
             ``neighbourhood_sources`` cheapest others (0: every source).
         local_search_rounds: rounds of each order in turn re-taking its best plan.
+        price_directed: after column generation, also source the orders one by one against
+            the stock left with every unit charged its stock price, then improve that plan by
+            local search (it pays where stock is very scarce; on large waves the master MIP's
+            plan is usually better, and this pass costs a sequential solve per order).
         mip: also solve the whole wave as one MIP (``mip_solver``: ``scip`` or ``highs``,
             at most ``mip_max_nodes`` nodes); slower than the neighbourhood search on large
             waves, but it reports the MIP's own bound.
+        workers: processes that solve orders alone (each order's optimum, column generation's
+            pricing): 1 solves everything in this process; more start ``workers - 1`` worker
+            processes for waves of at least 64 orders. The plans are the same either way.
     """
 
     lp: bool = True
@@ -123,10 +131,12 @@ class WaveConfig:
     neighbourhood_sources: int = 8
     neighbourhood_nodes: int = 2_000
     local_search_rounds: int = 3
+    price_directed: bool = True
     mip: bool = False
     mip_solver: str = "scip"
     mip_max_nodes: int = 100_000
     time_limit_s: float | None = None
+    workers: int = 1
 
     def __post_init__(self) -> None:
         for name in ("lp_max_columns", "pricing_rounds", "master_effort",
@@ -135,6 +145,9 @@ class WaveConfig:
             if getattr(self, name) < 0:
                 raise ValueError(f"WaveConfig.{name} is {getattr(self, name)}; "
                                  "it must be 0 or more")
+        if self.workers < 1:
+            raise ValueError(f"WaveConfig.workers is {self.workers}; use 1 (this process only) "
+                             "or more (that many processes, such as os.cpu_count())")
         if self.neighbourhood_orders < 2:
             raise ValueError(f"WaveConfig.neighbourhood_orders is {self.neighbourhood_orders}; "
                              "a neighbourhood needs at least 2 orders")
@@ -284,18 +297,16 @@ def _fits(p: AllocationProblem, x: np.ndarray, stock: np.ndarray) -> bool:
     return bool((need <= stock).all())
 
 
-def _taken(p: AllocationProblem, used: Mapping[str, np.ndarray], network: SourceNetwork,
+def _taken(p: AllocationProblem, used: Mapping[str, np.ndarray], columns: np.ndarray,
            managed: Callable[[str], bool]) -> np.ndarray | None:
     """The units of each of ``p``'s stock cells (SKU, source) that ``used`` (units per SKU
-    and source, in network order) took; ``None`` if none."""
+    and source, in network order; ``columns`` is the network position of ``p``'s sources)
+    took; ``None`` if none."""
     out: np.ndarray | None = None
-    columns: np.ndarray | None = None
     for u, sku in enumerate(p.skus):
         arr = used.get(sku)
         if arr is None or not managed(sku):
             continue
-        if columns is None:
-            columns = np.array([network.index(code) for code in p.sources], dtype=np.int64)
         got = np.minimum(arr[columns], p.stock[u])
         if got.any():
             if out is None:
@@ -323,8 +334,31 @@ def allocate_wave(
     nor the wave's shipments any source's capacity left (``capacity_left``, per source, as for
     :func:`allocate`; ``None``: each source's daily capacity from the network), and the bound
     and gap of the joint plan. Nothing is reserved: reserve each result's ``reservations()``
-    as for :func:`allocate`.
+    as for :func:`allocate`. With ``config.workers > 1``, orders solved alone are shared with
+    worker processes (see :mod:`oms_sourcing.allocation._parallel`; same plans).
     """
+    with Solvers(config.workers) as solvers:
+        if len(orders) >= MIN_BATCH:
+            solvers.start()     # the workers import while the problems are built
+        return _allocate_wave(orders, rules, network, snapshot, now, catalog=catalog,
+                              config=config, solver=solver, bid_prices=bid_prices,
+                              capacity_left=capacity_left, solvers=solvers)
+
+
+def _allocate_wave(
+    orders: Sequence[Order],
+    rules: Ruleset | Policy,
+    network: SourceNetwork,
+    snapshot: StockSnapshot,
+    now: datetime,
+    *,
+    catalog: Catalog | None,
+    config: WaveConfig,
+    solver: SolverConfig | None,
+    bid_prices: BidPrices | None,
+    capacity_left: Mapping[str, Capacity] | None,
+    solvers: Solvers,
+) -> WaveResult:
     start = time.perf_counter()
     solver = solver or SolverConfig()
     phases: dict[str, float] = {}
@@ -357,7 +391,7 @@ def allocate_wave(
     # 1. each order of the joint model (no side constraints, virtual lines, ranks or sources
     # whose capacity could run out) alone, against the full stock: a lower bound on its part of
     # any wave plan
-    first: dict[int, tuple[AllocationProblem, Plan, float]] = {}
+    alike: list[tuple[int, AllocationProblem]] = []
     for n, e in enumerate(entries):
         whole = e.full.physical
         if (whole is not None and e.full.virtual is None and not e.full.rejected
@@ -365,9 +399,11 @@ def allocate_wave(
                 and not (risky and any(whole.allowed[:, k].any()
                                        for k, code in enumerate(whole.sources)
                                        if code in risky))):
-            t0 = time.perf_counter()
-            plan = _solve_one(whole, "physical", e.full, solver)
-            first[n] = whole, plan, (time.perf_counter() - t0) * 1000
+            alike.append((n, whole))
+    # as _solve_one solves an order without ranks
+    solved = solvers.map(partial(solve_plan, solver), [whole for _, whole in alike])
+    first: dict[int, tuple[AllocationProblem, Plan, float]] = {
+        n: (whole, plan, ms) for (n, whole), (plan, ms) in zip(alike, solved, strict=True)}
     lap("optima")
 
     # 2. the per-order pass: each order in turn against the stock the earlier ones left
@@ -375,6 +411,17 @@ def allocate_wave(
     per_order: list[AllocationResult | None] = []
     joint: list[_Joint] = []
     managed = catalog.stock_managed if catalog is not None else (lambda sku: True)
+    positions: dict[int, np.ndarray] = {}
+
+    def columns(n: int, p: AllocationProblem) -> np.ndarray:
+        """The network position of each source of order ``n``'s problem ``p``."""
+        found = positions.get(n)
+        if found is None:
+            found = entries[n].full.network_columns(p)
+            if found is None:
+                found = np.array([network.index(code) for code in p.sources], dtype=np.int64)
+            positions[n] = found
+        return found
 
     others: dict[str, np.ndarray] = {}   # the same, by the orders outside the joint model
 
@@ -393,7 +440,7 @@ def allocate_wave(
             # the order's problem on the stock the earlier orders left is the same as one built
             # on it (which only lowers the stock-managed cells they took from); while that
             # stock still holds the order's own optimum, it is still optimal
-            taken = _taken(whole, used, network, managed)
+            taken = _taken(whole, used, columns(n, whole), managed)
             if taken is not None and not _fits(whole, np.asarray(best.x), whole.stock - taken):
                 t0 = time.perf_counter()
                 plan = _solve_one(replace(whole, stock=whole.stock - taken), "physical", e.full,
@@ -435,11 +482,13 @@ def allocate_wave(
     optima = sum(alone)
 
     # the stock the joint orders share: what each may take, less what the other orders took
-    stock0, sku_cells = _joint_stock([j.problem for j in joint], network.codes, others, managed)
+    stock0, sku_cells = _joint_stock([j.problem for j in joint],
+                                     [columns(j.index, j.problem) for j in joint],
+                                     len(network.codes), others, managed)
     lap("per_order")
     deadline = None if config.time_limit_s is None else start + config.time_limit_s
     model = _JointModel([j.problem for j in joint], stock0, sku_cells, penalty, deadline,
-                        wish)
+                        wish, solvers)
     lp_bound: int | None = None
     if config.lp and joint and model.columns <= config.lp_max_columns:
         lp_bound = model.solve_lp(base_obj)
@@ -447,9 +496,10 @@ def allocate_wave(
     best_x = [j.x for j in joint]
     best_obj = base_obj
 
-    def consider(xs: list[np.ndarray]) -> None:
+    def consider(xs: list[np.ndarray], step: str) -> None:
         nonlocal best_x, best_obj
         value = sum(model.value(o, x) for o, x in enumerate(xs))
+        logger.debug("%s: objective %d (best so far %d)", step, value, min(value, best_obj))
         if value < best_obj:
             best_x, best_obj = xs, value
 
@@ -462,22 +512,24 @@ def allocate_wave(
         if config.master_effort:
             master_x = model.master_mip(best_x, config.master_effort)
             if master_x is not None:
-                consider(master_x)
+                consider(master_x, "master MIP")
             lap("master_mip")
-    if joint and model.prices.any():
-        consider(model.improve(model.price_directed(), config.local_search_rounds, alone))
+    if joint and config.price_directed and model.prices.any():
+        consider(model.improve(model.price_directed(), config.local_search_rounds, alone),
+                 "price-directed pass")
     if joint and config.local_search_rounds:
-        consider(model.improve(best_x, config.local_search_rounds, alone))
-    if joint and (model.prices.any() or config.local_search_rounds):
+        consider(model.improve(best_x, config.local_search_rounds, alone), "local search")
+    if joint and ((config.price_directed and model.prices.any())
+                  or config.local_search_rounds):
         lap("local_search")
     if joint and config.neighbourhoods:
-        consider(model.neighbourhood_search(best_x, alone, wish, config))
+        consider(model.neighbourhood_search(best_x, alone, wish, config), "neighbourhoods")
         lap("neighbourhoods")
     cp_bound = 0
     if joint and config.mip:
         mip_x, cp_bound = model.solve_mip(best_x, config.mip_solver, config.mip_max_nodes)
         if mip_x is not None:
-            consider(model.improve(mip_x, config.local_search_rounds, alone))
+            consider(model.improve(mip_x, config.local_search_rounds, alone), "wave MIP")
         lap("mip")
     joint_x: list[np.ndarray] | None = None
     wave_cost, wave_short = base_cost, base_short
@@ -563,8 +615,8 @@ def _int_bound(value: float) -> int:
     return int(np.ceil(value - 1e-9 * abs(value) - 1e-6))
 
 
-def _joint_stock(problems: Sequence[AllocationProblem], codes: Sequence[str],
-                 taken: Mapping[str, np.ndarray], managed: Callable[[str], bool]
+def _joint_stock(problems: Sequence[AllocationProblem], columns: Sequence[np.ndarray],
+                 n_src: int, taken: Mapping[str, np.ndarray], managed: Callable[[str], bool]
                  ) -> tuple[np.ndarray, list[np.ndarray]]:
     """The stock the joint orders share, as an array over cell ids, and each order's cell id
     per (SKU, source) of its problem (shaped like its ``stock``).
@@ -572,24 +624,18 @@ def _joint_stock(problems: Sequence[AllocationProblem], codes: Sequence[str],
     A cell is a (source, SKU) pair some order may take units from. Each order sees the stock
     its policy lets it take (safety stock, stock status and reservations applied by the
     builder), less what the orders outside the joint model took (``taken``: units per SKU
-    and source, in ``codes`` order). A cell holds the least any of those orders sees, so every
+    and source, in network order; ``columns``: the network position of each problem's
+    sources, of ``n_src``). A cell holds the least any of those orders sees, so every
     plan within it leaves each order's safety stock in place whatever the order of
     reservation; a SKU whose stock is not managed holds what all of them want. The last id
     stands for every cell no order can take from, and holds 0.
     """
-    column = {code: k for k, code in enumerate(codes)}
-    n_src = len(codes)
     sku_id = {sku: u for u, sku in enumerate(sorted({s for p in problems for s in p.skus}))}
     unlimited = np.array([not managed(sku) for sku in sku_id], dtype=np.bool_)
-    cols: dict[tuple[str, ...], np.ndarray] = {}
     dense: list[np.ndarray] = []
     keys: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     views: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
-    for p in problems:
-        src = cols.get(p.sources)
-        if src is None:
-            src = cols[p.sources] = np.array([column[code] for code in p.sources],
-                                             dtype=np.int64)
+    for p, src in zip(problems, columns, strict=True):
         rows = np.array([sku_id[sku] for sku in p.skus], dtype=np.int64)
         view = np.array(p.stock, dtype=np.int64)
         for u, sku in enumerate(p.skus):
@@ -623,10 +669,12 @@ class _JointModel:
 
     def __init__(self, problems: list[AllocationProblem], stock: np.ndarray,
                  sku_cells: list[np.ndarray], penalty: int, deadline: float | None = None,
-                 wish: list[np.ndarray] | None = None) -> None:
+                 wish: list[np.ndarray] | None = None, solvers: Solvers | None = None) -> None:
         """``stock``: the units per cell id the orders share; ``sku_cells``: each order's cell
-        id per (SKU, source) (see :func:`_joint_stock`)."""
+        id per (SKU, source) (see :func:`_joint_stock`); ``solvers``: where orders priced by
+        column generation are solved (default: in this process)."""
         self.stock = stock
+        self.solvers = solvers or Solvers()
         # each order's optimum alone, if known (a shortcut where it still fits the stock)
         self.wish = wish or []
         self.penalty = penalty
@@ -761,17 +809,6 @@ class _JointModel:
             left[cells] -= units
         return left
 
-    @staticmethod
-    def _solve_alone(q: AllocationProblem) -> tuple[int, np.ndarray]:
-        """One order's optimum (or CP-SAT's bound and plan, if the fast path gives up)."""
-        from oms_sourcing.allocation.cpsat import solve_cpsat
-
-        plan = solve_exact(q)
-        if plan is None:
-            plan = solve_cpsat(q)
-            return plan.bound, np.asarray(plan.x)
-        return plan.objective, np.asarray(plan.x)
-
     def column_generation(self, starts: list[list[np.ndarray]], alone: list[int],
                           rounds: int, tolerance: int = 0) -> int:
         """The Lagrangian (Dantzig-Wolfe) bound by column generation; the plans it generated
@@ -840,14 +877,15 @@ class _JointModel:
             lam = np.floor(alpha * centre + (1 - alpha) * dual).astype(np.int64)
             value = list(alone)
             found = []
-            for o in range(n):
-                tol = 1e-9 * abs(mu[o]) + 1
-                if alone[o] >= mu[o] - tol:
-                    continue    # no plan of o has a negative reduced cost
-                priced += 1
-                q = base[o]
-                value[o], x = self._solve_alone(replace(q, unit_cost=q.unit_cost + lam[cid[o]]))
-                if self.value(o, x) + float((dual[cid[o]] * x).sum()) < mu[o] - tol:
+            tol = 1e-9 * np.abs(mu) + 1
+            # no plan of an order whose optimum alone reaches its dual has a negative reduced
+            # cost: only the others are solved
+            todo = [o for o in range(n) if alone[o] < mu[o] - tol[o]]
+            priced += len(todo)
+            answers = self.solvers.alone([replace(base[o], unit_cost=base[o].unit_cost
+                                                  + lam[cid[o]]) for o in todo])
+            for o, (value[o], x) in zip(todo, answers, strict=True):
+                if self.value(o, x) + float((dual[cid[o]] * x).sum()) < mu[o] - tol[o]:
                     found.append((o, x))
             bound = sum(value) - int((lam * stock).sum())
             if bound > best:
@@ -970,7 +1008,7 @@ class _JointModel:
                     y = self.wish[o]    # its optimum alone is still in stock: nothing beats it
                 else:
                     problem = self.priced(o, left, None)
-                    value, y = self._solve_alone(problem)
+                    value, y = solve_alone(problem)
                     if not (value < _objective(problem, x) and _objective(problem, y) == value):
                         y = x
                 if y is not x:
@@ -1094,7 +1132,7 @@ class _JointModel:
                 # its optimum alone is in stock and unpriced (prices only make others dearer)
                 x = self.wish[o]
             else:
-                _, x = self._solve_alone(self.priced(o, stock, self.prices))
+                _, x = solve_alone(self.priced(o, stock, self.prices))
             cells, units = self._use(o, x)
             stock[cells] -= units
             plans.append(x)

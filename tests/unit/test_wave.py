@@ -266,3 +266,19 @@ def plans(wave: WaveResult) -> list[dict[str, object]]:
     """Each order's decisions, without the solver's timing."""
     return [{key: value for key, value in r.to_dict().items() if key != "solver"}
             for r in wave.results]
+
+
+def test_a_wave_gets_the_same_plans_and_bounds_in_two_processes_as_in_one() -> None:
+    places = sorted(PLACES)
+    orders = [order(n, places[n % 3], **({"MUG": 1 + n % 3} if n % 4 else {"MUG": 1, "PAN": 2}))
+              for n in range(80)]    # enough for the workers to take part (64 or more)
+    led = ledger({("WH-HAM", "MUG"): 40, ("WH-MUC", "MUG"): 45, ("WH-HAM", "PAN"): 12,
+                  ("WH-MUC", "PAN"): 9})
+    waves = [allocate_wave(orders, POLICY, NETWORK, led.snapshot(["MUG", "PAN"]), NOW,
+                           catalog=CATALOG, config=WaveConfig(workers=workers))
+             for workers in (1, 2)]
+    one, two = waves
+    assert plans(one) == plans(two)
+    assert (one.bound, one.lagrangian_bound, one.cost) == (two.bound, two.lagrangian_bound,
+                                                           two.cost)
+    assert one.cost < one.per_order_cost    # the orders compete: the wave has work to do
