@@ -15,6 +15,10 @@ import traceback
 
 
 def serve() -> None:
+    # what the requests need, imported now: the parent starts workers ahead of their first
+    # batch, so this happens while it builds the problems
+    import oms_sourcing.allocation._parallel  # noqa: F401
+
     requests = sys.stdin.buffer
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)

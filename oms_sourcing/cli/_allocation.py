@@ -187,6 +187,10 @@ def wave(
         "--time-limit", min=0.0, help="A wall-clock safety stop in seconds (plans then may "
                                       "differ from run to run); default: none.",
     )] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, help="Processes that solve orders alone (e.g. the machine's "
+                                 "cores); the plans are the same for any number.",
+    )] = 1,
     brief: Annotated[bool, typer.Option(
         "--brief", help="Leave out the per-line explanations (candidates, alternatives).",
     )] = False,
@@ -208,7 +212,8 @@ def wave(
         result = allocate_wave(loaded.orders, loaded.ruleset, loaded.network,
                                loaded.ledger.snapshot(skus), at, catalog=loaded.catalog,
                                config=WaveConfig(neighbourhoods=neighbourhoods, mip=mip,
-                                                 time_limit_s=time_limit or None))
+                                                 time_limit_s=time_limit or None,
+                                                 workers=workers))
         for one in result.results:
             sys.stdout.write(json.dumps(one.to_dict(explain=not brief)) + "\n")
         currency = loaded.network.currency
