@@ -14,6 +14,7 @@ solver libraries forked), and a worker that fails reports its traceback.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import subprocess
@@ -34,6 +35,8 @@ from oms_sourcing.errors import OmsSourcingError
 
 __all__ = ["Solvers", "solve_alone", "solve_plan"]
 
+logger = logging.getLogger(__name__)
+
 T = TypeVar("T")
 
 #: Fewest solves worth sending to other processes (pickling and start-up cost the rest).
@@ -48,12 +51,14 @@ def solve_plan(config: SolverConfig, problem: AllocationProblem) -> tuple[Plan, 
     return plan, (time.perf_counter() - start) * 1000
 
 
-def solve_alone(problem: AllocationProblem) -> tuple[int, np.ndarray]:
+def solve_alone(problem: AllocationProblem, upper: int | None = None
+                ) -> tuple[int, np.ndarray]:
     """An order's optimum and its quantities (or CP-SAT's bound and plan, if the fast path
-    gives up): the value is a lower bound on every plan of ``problem``."""
+    gives up): the value is a lower bound on every plan of ``problem``. ``upper``: the
+    objective of a known plan of ``problem``, if any (see :func:`solve_exact`)."""
     from oms_sourcing.allocation.cpsat import solve_cpsat
 
-    plan = solve_exact(problem)
+    plan = solve_exact(problem, upper=upper)
     if plan is None:
         plan = solve_cpsat(problem)
         return plan.bound, np.asarray(plan.x)
@@ -63,11 +68,15 @@ def solve_alone(problem: AllocationProblem) -> tuple[int, np.ndarray]:
 _Packed = tuple[int, tuple[int, ...], np.ndarray, np.ndarray]
 
 
-def _alone_packed(problems: list[AllocationProblem]) -> list[_Packed]:
-    """:func:`solve_alone` for each problem, quantities sent back sparse (most are zero)."""
+def _alone(tasks: list[tuple[AllocationProblem, int | None]]) -> list[tuple[int, np.ndarray]]:
+    return [solve_alone(p, upper) for p, upper in tasks]
+
+
+def _alone_packed(tasks: list[tuple[AllocationProblem, int | None]]) -> list[_Packed]:
+    """:func:`solve_alone` for each task, quantities sent back sparse (most are zero)."""
     out = []
-    for p in problems:
-        value, x = solve_alone(p)
+    for p, upper in tasks:
+        value, x = solve_alone(p, upper)
         flat = np.flatnonzero(x)
         out.append((value, x.shape, flat, x.reshape(-1)[flat]))
     return out
@@ -158,9 +167,12 @@ class Solvers:
         each = partial(_each, fn)
         return self._spread(items, each, each, lambda answer: answer)
 
-    def alone(self, problems: Sequence[AllocationProblem]) -> list[tuple[int, np.ndarray]]:
-        """:func:`solve_alone` for each of ``problems``, in order."""
-        return self._spread(problems, partial(_each, solve_alone), _alone_packed, _unpack)
+    def alone(self, problems: Sequence[AllocationProblem],
+              uppers: Sequence[int | None] | None = None) -> list[tuple[int, np.ndarray]]:
+        """:func:`solve_alone` for each of ``problems`` (with the known plan's objective in
+        ``uppers``, if given), in order."""
+        tasks = list(zip(problems, uppers or [None] * len(problems), strict=True))
+        return self._spread(tasks, _alone, _alone_packed, _unpack)
 
     def _spread(self, items: Sequence[Any], here: Callable[[list[Any]], list[T]],
                 there: Callable[[list[Any]], list[Any]], unpack: Callable[[Any], T]
@@ -186,12 +198,17 @@ class Solvers:
         try:
             for sender in senders:
                 sender.start()
+            started = time.perf_counter()
             mine = here(parts[0])
+            solved = time.perf_counter()
             for sender in senders:
                 sender.join()
             if failed:
                 raise failed[0]
             answers = [mine, *([unpack(a) for a in worker.receive()] for worker in pool)]
+            logger.debug("%d solves in %d processes: %.2f s here, then %.2f s for the others",
+                         len(items), self.workers, solved - started,
+                         time.perf_counter() - solved)
         except BaseException:
             self.close(kill=True)   # a worker may hold an unread answer: start afresh next time
             raise

@@ -899,8 +899,14 @@ def _sources(steps: list[tuple[int, int]]) -> list[int]:
     return sorted({k for k, _ in steps})
 
 
-def solve_exact(problem: AllocationProblem, *, node_limit: int = 20_000) -> Plan | None:
-    """Prove an optimal plan by branch and bound, or return ``None`` (see module docstring)."""
+def solve_exact(problem: AllocationProblem, *, node_limit: int = 20_000,
+                upper: int | None = None) -> Plan | None:
+    """Prove an optimal plan, or return ``None`` (see module docstring).
+
+    ``upper``, if given, must be the objective of a plan of ``problem`` (a caller that knows
+    one, such as a wave re-pricing an order): sources that cannot beat it are left out of the
+    lattice DP sooner. The plan returned is the same with or without it.
+    """
     p = problem
     if p.has_side_constraints:
         return None
@@ -924,7 +930,8 @@ def solve_exact(problem: AllocationProblem, *, node_limit: int = 20_000) -> Plan
         if best <= floor:
             x, short = m.assign(p, best_set)
             return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact")
-    chosen = _solve_lattice(p, m, best, dp.least_with() if dp is not None else None)
+    chosen = _solve_lattice(p, m, best if upper is None else min(best, upper),
+                            dp.least_with() if dp is not None else None)
     if chosen is not None:
         x, short = m.assign(p, chosen)
         return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact")

@@ -842,7 +842,8 @@ class _JointModel:
         master.addRows(n, np.ones(n), np.ones(n), 0, np.zeros(0, dtype=np.int32),
                        np.zeros(0, dtype=np.int32), np.zeros(0))
         rows: dict[int, int] = {}
-        columns: list[dict[bytes, np.ndarray]] = [{} for _ in range(n)]
+        # per order, its plans in the master (by their bytes) and their objective unpriced
+        columns: list[dict[bytes, tuple[np.ndarray, int]]] = [{} for _ in range(n)]
 
         def add(o: int, x: np.ndarray) -> bool:
             key = x.tobytes()
@@ -856,9 +857,9 @@ class _JointModel:
                                   np.zeros(0, dtype=np.int32), np.zeros(0))
             index = np.array([o, *(rows[c] for c in cells.tolist())], dtype=np.int32)
             coef = np.array([1.0, *units.tolist()], dtype=np.float64)
-            master.addCol(self.value(o, x) / scale, 0.0, highspy.kHighsInf, len(index), index,
-                          coef)
-            columns[o][key] = x
+            value = self.value(o, x)
+            master.addCol(value / scale, 0.0, highspy.kHighsInf, len(index), index, coef)
+            columns[o][key] = x, value
             return True
 
         for plans in starts:
@@ -882,8 +883,12 @@ class _JointModel:
             # cost: only the others are solved
             todo = [o for o in range(n) if alone[o] < mu[o] - tol[o]]
             priced += len(todo)
+            # each order's cheapest known plan at these prices: the solver need not look at
+            # sources that cannot beat it
+            known = [min(v + int((lam[cid[o]] * x).sum()) for x, v in columns[o].values())
+                     for o in todo]
             answers = self.solvers.alone([replace(base[o], unit_cost=base[o].unit_cost
-                                                  + lam[cid[o]]) for o in todo])
+                                                  + lam[cid[o]]) for o in todo], known)
             for o, (value[o], x) in zip(todo, answers, strict=True):
                 if self.value(o, x) + float((dual[cid[o]] * x).sum()) < mu[o] - tol[o]:
                     found.append((o, x))
@@ -919,7 +924,7 @@ class _JointModel:
         # the interior point's duals are central: cells that are not scarce get a fraction of
         # a cent, noise the price-directed pass would have to solve around
         self.prices = np.where(lam >= COST_SCALE // 100, lam, 0)
-        self.generated = columns
+        self.generated = [{key: x for key, (x, _) in plans.items()} for plans in columns]
         return best
 
     def master_mip(self, hint: list[np.ndarray], effort: float) -> list[np.ndarray] | None:
