@@ -146,3 +146,17 @@ def test_the_fast_path_proves_the_cp_sat_optimum_on_wide_scarce_problems(
     assert exact is not None
     assert check_plan(problem, exact) == []
     assert exact.objective == reference.objective
+
+
+@given(problem=wide_problems())
+def test_a_known_plan_as_hint_leaves_the_fast_paths_plan_unchanged(
+    problem: AllocationProblem,
+) -> None:
+    plain = solve_exact(problem, node_limit=200_000)
+    if plain is None:
+        return
+    # the tightest true hint (the optimum itself) and a looser one (a greedy fill)
+    for hint in (plain.objective, solve_ranked(problem).objective):
+        hinted = solve_exact(problem, node_limit=200_000, upper=hint)
+        assert hinted is not None
+        assert np.array_equal(np.asarray(hinted.x), np.asarray(plain.x))
