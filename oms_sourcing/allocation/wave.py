@@ -845,26 +845,43 @@ class _JointModel:
         # per order, its plans in the master (by their bytes) and their objective unpriced
         columns: list[dict[bytes, tuple[np.ndarray, int]]] = [{} for _ in range(n)]
 
-        def add(o: int, x: np.ndarray) -> bool:
-            key = x.tobytes()
-            cells, units = self._use(o, x)
-            if key in columns[o] or (units > stock[cells]).any():
-                return False
-            for c in cells.tolist():
-                if c not in rows:
-                    rows[c] = n + len(rows)
-                    master.addRow(-highspy.kHighsInf, float(stock[c]), 0,
-                                  np.zeros(0, dtype=np.int32), np.zeros(0))
-            index = np.array([o, *(rows[c] for c in cells.tolist())], dtype=np.int32)
-            coef = np.array([1.0, *units.tolist()], dtype=np.float64)
-            value = self.value(o, x)
-            master.addCol(value / scale, 0.0, highspy.kHighsInf, len(index), index, coef)
-            columns[o][key] = x, value
-            return True
+        def add(plans: list[tuple[int, np.ndarray]]) -> int:
+            """Add the plans new to the master and within the stock, as columns (and the rows
+            of cells no column used before); how many were added."""
+            begin: list[int] = [0]     # where each column's entries start in index, coef
+            index: list[int] = []
+            coef: list[float] = []
+            cost: list[float] = []
+            new_rows: list[int] = []
+            for o, x in plans:
+                key = x.tobytes()
+                cells, units = self._use(o, x)
+                if key in columns[o] or (units > stock[cells]).any():
+                    continue
+                for c in cells.tolist():
+                    if c not in rows:
+                        rows[c] = n + len(rows)
+                        new_rows.append(c)
+                value = self.value(o, x)
+                columns[o][key] = x, value
+                index.extend((o, *(rows[c] for c in cells.tolist())))
+                coef.extend((1.0, *units.tolist()))
+                begin.append(len(index))
+                cost.append(value / scale)
+            if new_rows:
+                upper = stock[new_rows].astype(np.float64)
+                master.addRows(len(new_rows), np.full(len(new_rows), -highspy.kHighsInf), upper,
+                               0, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32),
+                               np.zeros(0))
+            if cost:
+                master.addCols(len(cost), np.array(cost), np.zeros(len(cost)),
+                               np.full(len(cost), highspy.kHighsInf), len(index),
+                               np.array(begin[:-1], dtype=np.int32),
+                               np.array(index, dtype=np.int32), np.array(coef))
+            return len(cost)
 
         for plans in starts:
-            for o, x in enumerate(plans):
-                add(o, x)
+            add(list(enumerate(plans)))
         # Wentges smoothing: price at a mix of the best prices so far (the centre; the LP's, if
         # it ran) and the master's duals, which swing wildly in early rounds
         centre = self.prices.astype(np.float64)
@@ -914,7 +931,7 @@ class _JointModel:
             mu = duals[:n] * scale
             # the smoothed prices first; the master's own if those find nothing (mispricing)
             found = price(dual, mu, 0.5) or price(dual, mu, 0.0)
-            added = sum(add(o, x) for o, x in found)
+            added = add(found)
             logger.debug("column generation round %d: master %.0f, bound %d, %d orders priced, "
                          "%d columns added", round_, value_master, best, priced, added)
             priced = 0
