@@ -492,7 +492,8 @@ def _result(
     else:
         status = "partial"
     solver = "+".join(dict.fromkeys(solvers)) or "none"
-    if all(s == SolveStatus.OPTIMAL.value for s in statuses):
+    optimal = SolveStatus.OPTIMAL.value
+    if all(s == optimal for s in statuses):
         solver_status = SolveStatus.OPTIMAL.value
     else:
         solver_status = SolveStatus.FEASIBLE.value

@@ -647,7 +647,7 @@ class _Builder:
 
         problem = AllocationProblem(
             order_id=self.order.id,
-            sources=tuple(net.codes[k] for k in keep.tolist()),
+            sources=tuple([net.codes[k] for k in keep.tolist()]),
             lines=tuple(line.id for line in lines),
             skus=tuple(skus),
             line_sku=_owned(np.array(line_sku, dtype=np.int64)),

@@ -237,3 +237,15 @@ def test_a_malformed_bid_price_file_is_reported_with_its_line(
     result = invoke(app, "source", *data_args(), orders, "--bid-prices", prices)
     assert result.exit_code != 0
     assert "prices.csv:2" in result.stderr
+
+
+def test_wave_in_two_processes_writes_the_same_results(app: typer.Typer, tmp_path: Path) -> None:
+    # 150 orders, of which over 100 are sourced jointly: enough for the worker to take part
+    path = write_jsonl(tmp_path / "orders.jsonl", example_orders(150))
+    runs = [invoke(app, "wave", *data_args(rules=RULES / "cost.yaml"), path, "--brief",
+                   "--neighbourhoods", "20", "--workers", workers) for workers in ("1", "2")]
+
+    assert [r.exit_code for r in runs] == [0, 0], runs[1].output
+    one, two = ([{k: v for k, v in json.loads(line).items() if k != "solver"}
+                 for line in r.stdout.splitlines()] for r in runs)
+    assert one == two and len(one) == 150
