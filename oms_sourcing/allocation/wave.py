@@ -482,13 +482,13 @@ def _allocate_wave(
     optima = sum(alone)
 
     # the stock the joint orders share: what each may take, less what the other orders took
-    stock0, sku_cells = _joint_stock([j.problem for j in joint],
-                                     [columns(j.index, j.problem) for j in joint],
-                                     len(network.codes), others, managed)
+    stock0, sku_cells, may = _joint_stock([j.problem for j in joint],
+                                          [columns(j.index, j.problem) for j in joint],
+                                          len(network.codes), others, managed)
     lap("per_order")
     deadline = None if config.time_limit_s is None else start + config.time_limit_s
-    model = _JointModel([j.problem for j in joint], stock0, sku_cells, penalty, deadline,
-                        wish, solvers)
+    model = _JointModel([j.problem for j in joint], stock0, sku_cells, may, penalty,
+                        deadline, wish, solvers)
     lp_bound: int | None = None
     if config.lp and joint and model.columns <= config.lp_max_columns:
         lp_bound = model.solve_lp(base_obj)
@@ -617,9 +617,10 @@ def _int_bound(value: float) -> int:
 
 def _joint_stock(problems: Sequence[AllocationProblem], columns: Sequence[np.ndarray],
                  n_src: int, taken: Mapping[str, np.ndarray], managed: Callable[[str], bool]
-                 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The stock the joint orders share, as an array over cell ids, and each order's cell id
-    per (SKU, source) of its problem (shaped like its ``stock``).
+                 ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """The stock the joint orders share, as an array over cell ids, each order's cell id per
+    (SKU, source) of its problem (shaped like its ``stock``), and where each order may take
+    from at all (its own view is not empty; same shape).
 
     A cell is a (source, SKU) pair some order may take units from. Each order sees the stock
     its policy lets it take (safety stock, stock status and reservations applied by the
@@ -628,23 +629,30 @@ def _joint_stock(problems: Sequence[AllocationProblem], columns: Sequence[np.nda
     sources, of ``n_src``). A cell holds the least any of those orders sees, so every
     plan within it leaves each order's safety stock in place whatever the order of
     reservation; a SKU whose stock is not managed holds what all of them want. The last id
-    stands for every cell no order can take from, and holds 0.
+    stands for every cell no order could take from even on the full stock, and holds 0: no
+    plan of the wave uses it. An order whose view of a cell is empty takes nothing from it,
+    whatever the cell holds for the others.
     """
     sku_id = {sku: u for u, sku in enumerate(sorted({s for p in problems for s in p.skus}))}
     unlimited = np.array([not managed(sku) for sku in sku_id], dtype=np.bool_)
     dense: list[np.ndarray] = []
+    may: list[np.ndarray] = []
     keys: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     views: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     for p, src in zip(problems, columns, strict=True):
         rows = np.array([sku_id[sku] for sku in p.skus], dtype=np.int64)
-        view = np.array(p.stock, dtype=np.int64)
+        full = np.asarray(p.stock, dtype=np.int64)
+        view = full.copy()
         for u, sku in enumerate(p.skus):
             if sku in taken and not unlimited[rows[u]]:
                 view[u] = np.maximum(view[u] - taken[sku][src], 0)
         d = rows[:, None] * n_src + src[None, :]
         dense.append(d)
-        keys.append(d[view > 0])
-        views.append(view[view > 0])
+        may.append(view > 0)
+        # every cell the order could take from on the full stock is a cell (its plans from
+        # the per-order pass may use it), even if the others left it nothing
+        keys.append(d[full > 0])
+        views.append(view[full > 0])
     flat = np.concatenate(keys)
     order = np.argsort(flat, kind="stable")
     flat, units = flat[order], np.concatenate(views)[order]
@@ -652,8 +660,11 @@ def _joint_stock(problems: Sequence[AllocationProblem], columns: Sequence[np.nda
     cells = flat[starts]
     stock = np.zeros(len(cells) + 1, dtype=np.int64)
     if len(cells):
-        stock[:-1] = np.where(unlimited[cells // n_src],
-                              np.add.reduceat(units, starts), np.minimum.reduceat(units, starts))
+        # the least view among the orders that still see some stock there (an order that
+        # sees none cannot take any, whatever the others do)
+        least = np.minimum.reduceat(np.where(units > 0, units, np.iinfo(np.int64).max), starts)
+        least[least == np.iinfo(np.int64).max] = 0
+        stock[:-1] = np.where(unlimited[cells // n_src], np.add.reduceat(units, starts), least)
     dead = len(cells)
     sku_cid = []
     for d in dense:
@@ -661,18 +672,20 @@ def _joint_stock(problems: Sequence[AllocationProblem], columns: Sequence[np.nda
         hit = (pos < dead) & (cells[np.minimum(pos, max(dead - 1, 0))] == d) if dead else \
             np.zeros(d.shape, dtype=np.bool_)
         sku_cid.append(np.where(hit, pos, dead))
-    return stock, sku_cid
+    return stock, sku_cid, may
 
 
 class _JointModel:
     """The wave's joint model over the orders' problem columns."""
 
     def __init__(self, problems: list[AllocationProblem], stock: np.ndarray,
-                 sku_cells: list[np.ndarray], penalty: int, deadline: float | None = None,
-                 wish: list[np.ndarray] | None = None, solvers: Solvers | None = None) -> None:
+                 sku_cells: list[np.ndarray], may: list[np.ndarray], penalty: int,
+                 deadline: float | None = None, wish: list[np.ndarray] | None = None,
+                 solvers: Solvers | None = None) -> None:
         """``stock``: the units per cell id the orders share; ``sku_cells``: each order's cell
-        id per (SKU, source) (see :func:`_joint_stock`); ``solvers``: where orders priced by
-        column generation are solved (default: in this process)."""
+        id per (SKU, source), ``may``: where it may take from (see :func:`_joint_stock`);
+        ``solvers``: where orders priced by column generation are solved (default: in this
+        process)."""
         self.stock = stock
         self.solvers = solvers or Solvers()
         # each order's optimum alone, if known (a shortcut where it still fits the stock)
@@ -683,10 +696,14 @@ class _JointModel:
         # per order: the cell id of each (SKU, source) and of each (line, source)
         self.sku_cid = sku_cells
         self.cid = [s[p.line_sku] for s, p in zip(self.sku_cid, problems, strict=True)]
+        self.may_sku = may
+        self.may = [m[p.line_sku] for m, p in zip(may, problems, strict=True)]
         # per order: the cells it may draw on (allowed, with stock)
-        self.keys = [np.unique(c[p.allowed & (stock[c] > 0)])
-                     for c, p in zip(self.cid, problems, strict=True)]
+        self.keys = [np.unique(c[p.allowed & m & (stock[c] > 0)])
+                     for c, m, p in zip(self.cid, self.may, problems, strict=True)]
         self._wish_use = [self._use(o, x) for o, x in enumerate(self.wish)]
+        self._wish_may = [not ((x > 0) & ~m).any() for x, m in zip(self.wish, self.may,
+                                                                   strict=False)]
         self.columns = sum(p.n_sources for p in self.problems)
         # (order, column) pairs dropped by reduced-cost fixing
         self.dropped: set[tuple[int, int]] = set()
@@ -712,7 +729,8 @@ class _JointModel:
         obj_coef: list[float] = []
         for o, p in enumerate(self.problems):
             hint = hints[o] if hints is not None else None
-            caps = np.minimum(self.stock[self.cid[o]], p.demand[:, None]).tolist()
+            caps = np.where(self.may[o], np.minimum(self.stock[self.cid[o]], p.demand[:, None]),
+                            0).tolist()
             cid = self.cid[o].tolist()
             for k in range(p.n_sources):
                 if integer and (o, k) in self.dropped and (hint is None or not hint[:, k].any()):
@@ -780,7 +798,7 @@ class _JointModel:
         p = self.problems[o]
         kw: dict[str, Any] = {}
         if stock is not None:
-            kw["stock"] = np.maximum(stock[self.sku_cid[o]], 0)
+            kw["stock"] = np.where(self.may_sku[o], np.maximum(stock[self.sku_cid[o]], 0), 0)
         if prices is not None:
             kw["unit_cost"] = p.unit_cost + prices[self.cid[o]]
         return replace(p, short_cost=np.full(p.n_lines, self.penalty, dtype=np.int64), **kw)
@@ -856,7 +874,8 @@ class _JointModel:
             for o, x in plans:
                 key = x.tobytes()
                 cells, units = self._use(o, x)
-                if key in columns[o] or (units > stock[cells]).any():
+                if (key in columns[o] or (units > stock[cells]).any()
+                        or ((x > 0) & ~self.may[o]).any()):
                     continue
                 for c in cells.tolist():
                     if c not in rows:
@@ -1054,7 +1073,7 @@ class _JointModel:
         if not width or p.n_sources <= width:
             return p
         allowed = (plan > 0) | (wish > 0)
-        held = stock[self.cid[o]] > 0
+        held = (stock[self.cid[o]] > 0) & self.may[o]
         for i in range(p.n_lines):
             ok = np.flatnonzero(p.allowed[i] & held[i])
             price = p.unit_cost[i, ok] + p.fixed_cost[ok]
@@ -1105,9 +1124,11 @@ class _JointModel:
                 hood = [seed, *rivals[:config.neighbourhood_orders - 1]]
                 if len(hood) < 2:
                     continue
-                # the stock the others leave to the neighbourhood, on its cells
+                # the stock the others leave to the neighbourhood, on its cells (those it may
+                # draw on, and those its plans hold)
                 sub_stock = np.zeros_like(left)
-                mine = np.unique(np.concatenate([self.keys[o] for o in hood]))
+                mine = np.unique(np.concatenate([*(self.keys[o] for o in hood),
+                                                 *(self._use(o, plans[o])[0] for o in hood)]))
                 sub_stock[mine] = left[mine]
                 for o in hood:
                     cells, units = self._use(o, plans[o])
@@ -1115,7 +1136,7 @@ class _JointModel:
                 problems = [self._narrowed(o, plans[o], wish[o], sub_stock,
                                            config.neighbourhood_sources) for o in hood]
                 sub = _JointModel(problems, sub_stock, [self.sku_cid[o] for o in hood],
-                                  self.penalty)
+                                  [self.may_sku[o] for o in hood], self.penalty)
                 found, _ = sub.solve_mip([plans[o] for o in hood], config.mip_solver,
                                          config.neighbourhood_nodes)
                 if found is None:
@@ -1124,7 +1145,10 @@ class _JointModel:
                 after = [sub.value(h, x) for h, x in enumerate(found)]
                 new_left = sub._left(found)
                 # the MIP's quantities are rounded floats: keep them only if they fit the stock
-                if sum(after) >= before or (new_left[mine] < 0).any():
+                # (where the others already hold more than the joint stock, as per-order plans
+                # of orders with laxer policies may, the neighbourhood must take nothing)
+                if sum(after) >= before or (
+                        new_left[mine] < np.minimum(sub_stock[mine], 0)).any():
                     continue
                 for h, o in enumerate(hood):
                     if np.array_equal(found[h], plans[o]):
@@ -1139,7 +1163,7 @@ class _JointModel:
 
     def _own_fits(self, o: int, stock: np.ndarray) -> bool:
         """Whether order ``o``'s optimum alone (if known) fits ``stock``."""
-        if not self.wish:
+        if not self.wish or not self._wish_may[o]:
             return False
         cells, units = self._wish_use[o]
         return bool((stock[cells] >= units).all())

@@ -282,3 +282,56 @@ def test_a_wave_gets_the_same_plans_and_bounds_in_two_processes_as_in_one() -> N
     assert (one.bound, one.lagrangian_bound, one.cost) == (two.bound, two.lagrangian_bound,
                                                            two.cost)
     assert one.cost < one.per_order_cost    # the orders compete: the wave has work to do
+
+
+def test_each_shared_cell_holds_the_least_any_order_may_still_take() -> None:
+    import numpy as np
+
+    from oms_sourcing.allocation.problem import AllocationProblem
+    from oms_sourcing.allocation.wave import _joint_stock
+
+    def problem(name: str, skus: tuple[str, ...], stock: list[list[int]]) -> AllocationProblem:
+        n = len(skus)
+        return AllocationProblem(
+            order_id=name, sources=("WH-HAM", "WH-MUC"), lines=skus, skus=skus,
+            line_sku=np.arange(n), demand=np.ones(n, dtype=np.int64), stock=np.array(stock),
+            allowed=np.ones((n, 2), dtype=bool), fixed_cost=np.array([400, 450]),
+            unit_cost=np.full((n, 2), 10), short_cost=np.full(n, 10_000))
+
+    # a careful order sees 1 mug at Hamburg (its policy holds the rest back), a lax one 5;
+    # the orders outside the joint model took 4 mugs there and both pans at Munich
+    careful = problem("careful", ("MUG", "PAN"), [[1, 3], [0, 2]])
+    lax = problem("lax", ("MUG",), [[5, 3]])
+    taken = {"MUG": np.array([4, 0]), "PAN": np.array([0, 2])}
+    stock, cells, may = _joint_stock([careful, lax], [np.array([0, 1])] * 2, 2, taken,
+                                lambda sku: True)
+    dead = len(stock) - 1
+    mug_ham, mug_muc = cells[1][0]
+    assert (stock[mug_ham], stock[mug_muc]) == (1, 3)   # the careful order sees none left
+    assert may[0][0].tolist() == [False, True] and may[1][0].tolist() == [True, True]
+    pan_ham, pan_muc = cells[0][1]
+    assert pan_ham == dead and stock[dead] == 0         # no order could ever take from it
+    assert pan_muc != dead and stock[pan_muc] == 0      # a cell, emptied by the others
+    assert list(cells[0][0]) == [mug_ham, mug_muc]
+
+
+def test_an_order_whose_policy_holds_stock_back_never_takes_it_in_a_wave() -> None:
+    from oms_sourcing.rules.loader import parse_ruleset
+
+    # Hamburg customers' rule keeps 4 of Hamburg's 5 mugs back; Berlin orders are held until
+    # complete (so they are sourced one by one, outside the joint model); others keep nothing
+    rules = parse_ruleset(
+        "id: mixed\nversion: 1\ndefaults:\n  objective: {shipping_cost: 1}\nrules:\n"
+        "  - name: careful\n    when: {postcode_prefix: ['2']}\n"
+        "    stock: {safety: {sources: {WH-HAM: 4}}}\n"
+        "  - name: berlin-whole\n    when: {postcode_prefix: ['1']}\n"
+        "    split: {mode: hold_until_complete}\n"
+        "  - name: lax\n", "mixed.yaml", NETWORK, CATALOG)
+    led = ledger({("WH-HAM", "MUG"): 5, ("WH-MUC", "MUG"): 9})
+    orders = [order(1, "berlin", MUG=4), order(2, "hamburg", MUG=1), order(3, "munich", MUG=1)]
+    wave = allocate_wave(orders, rules, NETWORK, led.snapshot(["MUG"]), NOW, catalog=CATALOG)
+    # Berlin takes 4 of Hamburg's mugs; the last one is Munich's to take, never the careful
+    # Hamburg customer's (Hamburg would be its cheapest source, 4.10 against 5.10)
+    assert [s.source for s in wave.results[0].shipments] == ["WH-HAM"]
+    assert [s.source for s in wave.results[1].shipments] == ["WH-MUC"]
+    assert shipped_from(wave, "WH-HAM") <= 5
