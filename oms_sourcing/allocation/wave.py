@@ -193,7 +193,7 @@ class WaveResult:
     seconds: float
     #: seconds per step, in order: ``build`` (rules, problems), ``optima``, ``per_order``,
     #: ``lp``, ``column_generation``, ``master_mip``, ``local_search``, ``neighbourhoods``,
-    #: ``mip`` (steps that did not run are left out)
+    #: ``mip``, ``results`` (the joint orders' results; steps that did not run are left out)
     phases: tuple[tuple[str, float], ...] = ()
 
 
@@ -552,6 +552,7 @@ def _allocate_wave(
         # made on the wave's stock: explanations (alternatives) look at all of it
         results[j.index] = _result(e.full, {"physical": plan}, ms, e.trace, e.rule, rid,
                                    rversion, solver)
+    lap("results")
     # the MIP's bound ignores plans through columns reduced-cost fixing dropped, which cost at
     # least the per-order plan: it bounds only below that
     bound = max(lp_bound or 0, optima, lagrangian, min(cp_bound, base_obj))

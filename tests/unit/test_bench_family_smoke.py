@@ -79,7 +79,7 @@ def test_the_wave_benchmark_runs_at_a_tiny_size() -> None:
     info = bench.summary(result)
     assert [name for name, _ in result.phases] == [
         "build", "optima", "per_order", "lp", "column_generation", "master_mip",
-        "local_search", "neighbourhoods", "mip"]
+        "local_search", "neighbourhoods", "mip", "results"]
     assert info["cost"] <= info["per_order_cost"] or info["short_units"] < info[
         "per_order_short_units"]
     assert info["gap_pct"] <= info["per_order_gap_pct"]

@@ -154,7 +154,7 @@ def test_the_neighbourhood_search_alone_swaps_what_one_order_at_a_time_cannot() 
                          config=only_lns)
     assert wave.cost == D("8.70") and wave.improved
     assert [name for name, _ in wave.phases] == ["build", "optima", "per_order",
-                                                 "neighbourhoods"]
+                                                 "neighbourhoods", "results"]
 
 
 @pytest.mark.parametrize(("field", "value", "fix"), [
