@@ -35,7 +35,9 @@ capacity between orders. Each stock cell (source, SKU) holds what the joint orde
 them take (safety stock held back, stock status, reservations), the least of them where their
 policies differ, so no order's safety stock is spent by another. Every budget is work
 (rounds, nodes, CP-SAT's deterministic time), so a wave gets the same plan on any machine;
-``WaveConfig.time_limit_s`` is an optional wall-clock stop.
+``WaveConfig.time_limit_s`` is an optional wall-clock stop. Steps 1 and 3 solve thousands of
+orders independently: ``WaveConfig.workers`` shares them with worker processes, with the same
+plans for any number of them.
 """
 
 from __future__ import annotations
