@@ -14,6 +14,7 @@ solver libraries forked), and a worker that fails reports its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -107,18 +108,23 @@ class _Worker:
         stdin = self.process.stdin
         if stdin is None:  # pragma: no cover - Popen was given a pipe
             raise OmsSourcingError("wave worker process has no input pipe")
-        pickle.dump((fn, items), stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        stdin.flush()
+        try:
+            pickle.dump((fn, items), stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            stdin.flush()
+        except OSError as error:    # the pipe broke: the worker is gone
+            raise self._exited() from error
+
+    def _exited(self) -> OmsSourcingError:
+        return OmsSourcingError(
+            f"wave worker process {self.process.pid} exited (code {self.process.wait()}); "
+            "run with WaveConfig(workers=1) to solve in this process")
 
     def receive(self) -> list[Any]:
         stdout = self.process.stdout
         try:
             status, payload = pickle.load(stdout) if stdout is not None else ("error", "")
         except EOFError:
-            raise OmsSourcingError(
-                f"wave worker process {self.process.pid} exited (code "
-                f"{self.process.wait()}); run with WaveConfig(workers=1) to solve in this "
-                "process") from None
+            raise self._exited() from None
         if status != "ok":
             raise OmsSourcingError(f"wave worker process failed:\n{payload}")
         return cast(list[Any], payload)
@@ -129,7 +135,9 @@ class _Worker:
         if kill:
             self.process.kill()
         if self.process.stdin is not None:
-            self.process.stdin.close()
+            # a dead worker's pipe cannot take the unsent rest, which is moot anyway
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
         self.process.wait()
         if self.process.stdout is not None:
             self.process.stdout.close()

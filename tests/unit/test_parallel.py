@@ -25,3 +25,14 @@ def test_a_failure_in_a_worker_names_its_error_and_the_workers_stop() -> None:
     assert solvers.start()     # the broken pool was dropped: a fresh one starts
     assert solvers.map(int, [str(n) for n in range(MIN_BATCH)]) == list(range(MIN_BATCH))
     solvers.close()
+
+
+def test_a_worker_that_died_is_reported_not_waited_for() -> None:
+    texts = [str(n) for n in range(MIN_BATCH)]
+    with Solvers(2) as solvers:
+        for worker in solvers.start():
+            worker.process.kill()
+            worker.process.wait()
+        with pytest.raises(OmsSourcingError, match="exited"):
+            solvers.map(int, texts)
+        assert solvers.map(int, texts) == list(range(MIN_BATCH))    # a fresh worker
