@@ -522,14 +522,17 @@ class _SubsetDP:
                          else (self.sub @ (~whole).astype(np.int64)) == 0)
         self.short_of = (1 - self.sub) @ short
         self.short_unit = short     # leaving each commodity short, whole
+        # the cost table and best per subset of the programme over every offer, once run
+        self._every: tuple[IntArray, list[int]] | None = None
         # a plan never needs more sources than commodities: count them only when the
         # problem's max_shipments is below that
         self.limit = max_shipments if max_shipments is not None and max_shipments < n_c else 0
 
     def solve(self, *, whole_only: bool) -> tuple[int, list[tuple[int, int]]]:
         """The DP's optimum over every source: value and ``(source, subset served)`` steps."""
+        # the programme over every offer also gives least_with its table
         return self.run(self.whole_ok if whole_only else self.any_ok, self.var, self.fixed,
-                        self.short_of)
+                        self.short_of, keep=not whole_only or self.all_whole)
 
     def node(self, m: _Matrices, ruled_out: BoolArray, chosen: BoolArray,
              partial: list[tuple[int, int]]) -> tuple[int, list[tuple[int, int]], IntArray]:
@@ -562,8 +565,10 @@ class _SubsetDP:
         value, steps = self.run(ok, var, fixed, short_of)
         return value + extra, steps, demand
 
-    def run(self, ok: BoolArray, var: IntArray, fixed: IntArray, short_of: IntArray
-            ) -> tuple[int, list[tuple[int, int]]]:
+    def run(self, ok: BoolArray, var: IntArray, fixed: IntArray, short_of: IntArray,
+            keep: bool = False) -> tuple[int, list[tuple[int, int]]]:
+        """The programme's optimum for ``ok`` offers at ``fixed`` costs (``keep``: remember
+        the cost table and the best per subset, for :meth:`least_with`)."""
         cost = np.where(ok, fixed[None, :] + var, _DP_INF)
         if cost.shape[1]:
             who = cost.argmin(axis=1).tolist()
@@ -581,6 +586,8 @@ class _SubsetDP:
             if not limit:
                 best[m][0] = 0
             _combine(best[m - 1] if limit else best[m], single, best[m], step[m])
+        if keep and not limit:
+            self._every = cost, best[1]
         shorts = short_of.tolist()
         value, at_m, at_mask = shorts[0], 0, 0
         for m in range(1, layers + 1):
@@ -605,11 +612,11 @@ class _SubsetDP:
         serves cheaper) and the rest are served by others or left short."""
         if self.limit:
             return None
-        cost = np.where(self.any_ok, self.fixed[None, :] + self.var, _DP_INF)
         size = self.size
-        best = [_DP_INF] * size
-        best[0] = 0
-        _combine(best, cost.min(axis=1).tolist(), best, [0] * size)
+        if self._every is None:
+            self.run(self.any_ok, self.var, self.fixed, self.short_of, keep=True)
+        assert self._every is not None      # run(keep=True) without a limit sets it
+        cost, best = self._every
         # rest[c]: the cheapest way to serve part of ``c`` and leave the rest short, by a
         # min over the subsets of each ``c`` (one pass per commodity)
         short = self.sub @ self.short_unit
@@ -685,10 +692,11 @@ def _candidates(p: AllocationProblem, m: _Matrices, upper: int,
 
 
 def _solve_lattice(p: AllocationProblem, m: _Matrices, upper: int,
-                   least: IntArray | None = None) -> list[int] | None:
+                   dp: _SubsetDP | None = None) -> list[int] | None:
     """The optimal source set by dynamic programming over units filled, or ``None`` when the
-    lattice is too large; ``upper`` is the value of a known plan and ``least`` a lower bound
-    per source (sources that cannot beat the plan are left out, see :func:`_candidates`).
+    lattice is too large; ``upper`` is the value of a known plan, and the subset DP ``dp`` (if
+    any) bounds each source (sources that cannot beat the plan are left out, see
+    :func:`_candidates`).
 
     The state is the vector of units filled per SKU (and, with ``max_shipments``, the number
     of shipments); sources are taken in tie-break order, each either skipped or shipping a
@@ -712,6 +720,7 @@ def _solve_lattice(p: AllocationProblem, m: _Matrices, upper: int,
     if states > _LATTICE_MAX_STATES:
         return None
     n = len(m.demand)
+    least = dp.least_with() if dp is not None else None
     live = m.offers & _candidates(p, m, upper, least)[None, :]
     offered = live.sum(axis=0)
     pools: list[_Pool] = []
@@ -930,8 +939,7 @@ def solve_exact(problem: AllocationProblem, *, node_limit: int = 20_000,
         if best <= floor:
             x, short = m.assign(p, best_set)
             return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact")
-    chosen = _solve_lattice(p, m, best if upper is None else min(best, upper),
-                            dp.least_with() if dp is not None else None)
+    chosen = _solve_lattice(p, m, best if upper is None else min(best, upper), dp)
     if chosen is not None:
         x, short = m.assign(p, chosen)
         return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact")
