@@ -35,7 +35,6 @@ equal plans the DP prefers sources earlier in tie-break order (priority, then co
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -888,20 +887,32 @@ class _Pool:
 
 def _box_step(p: AllocationProblem, m: _Matrices, k: int, before: IntArray, v: list[int],
               target: int, counted: bool) -> list[int]:
-    """The state before source ``k`` shipped, on the way back from state ``v``."""
+    """The state before source ``k`` shipped, on the way back from state ``v``: the first box
+    ``q`` (in lexicographic order) with ``before[v - q] + cost(q) == target - fixed``."""
     n = len(m.demand)
-    ranges = [range(0, min(int(m.stock[u, k]), v[u]) + 1) if m.offers[u, k] else range(1)
-              for u in range(n)]
-    rest = int(target) - int(p.fixed_cost[k])
-    for q in itertools.product(*ranges):
-        prev = [v[u] - q[u] for u in range(n)]
-        if counted:
-            prev.append(v[n] - 1)
-        # an empty "shipment" only moves the count (possible when a fixed cost is zero)
-        if (sum(q) or counted) and int(before[tuple(prev)]) + sum(
-                int(m.cost[u, k]) * q[u] for u in range(n)) == rest:
-            return prev
-    raise AssertionError("the lattice DP's way back lost its state")  # pragma: no cover
+    reach = [min(int(m.stock[u, k]), v[u]) if m.offers[u, k] else 0 for u in range(n)]
+    # the states v - q for every box q, indexed by q (q = 0 first on every axis)
+    index: tuple[slice | int, ...] = tuple(
+        slice(v[u], v[u] - reach[u] - 1 if v[u] > reach[u] else None, -1) for u in range(n))
+    if counted:
+        index += (v[n] - 1,)
+    total = before[index].copy()
+    for u in range(n):
+        if reach[u]:
+            shape = [1] * n
+            shape[u] = reach[u] + 1
+            total += (int(m.cost[u, k]) * np.arange(reach[u] + 1)).reshape(shape)
+    hit = (total == int(target) - int(p.fixed_cost[k])).ravel()
+    # an empty "shipment" only moves the count (possible when a fixed cost is zero)
+    hit[0] &= counted
+    at = np.flatnonzero(hit)
+    if not at.size:  # pragma: no cover
+        raise AssertionError("the lattice DP's way back lost its state")
+    q = np.unravel_index(int(at[0]), total.shape)
+    prev = [v[u] - int(q[u]) for u in range(n)]
+    if counted:
+        prev.append(v[n] - 1)
+    return prev
 
 
 def _sources(steps: list[tuple[int, int]]) -> list[int]:
