@@ -9,7 +9,8 @@ Run with ``pytest benchmarks/bench_fulfillment_family.py --benchmark-only -s``. 
 
 ``FAMILY_WAVE`` (default 0: off) adds the wave policy with waves of that many arrivals;
 ``FAMILY_RESOLVE`` (default 0: off) adds the bid-price policy with its DLP re-solved that many
-times over the horizon (remaining periods, stock left).
+times over the horizon (remaining periods, stock left). ``FAMILY_JOBS`` (default 1) solves
+that many instances at once, in separate processes.
 
 Policies: ``myopic`` (each item from its nearest FC holding it), ``per-order optimal``
 (``allocate`` with live inventory: the cheapest plan for each order as it arrives) and
@@ -21,8 +22,10 @@ averaged over instances.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -45,53 +48,71 @@ SEQUENCES = int(os.environ.get("FAMILY_SEQUENCES", "2"))
 HORIZON = int(os.environ["FAMILY_HORIZON"]) if os.environ.get("FAMILY_HORIZON") else None
 WAVE = int(os.environ.get("FAMILY_WAVE", "0"))
 RESOLVE = int(os.environ.get("FAMILY_RESOLVE", "0"))
+JOBS = int(os.environ.get("FAMILY_JOBS", "1"))
+
+
+def instance_costs(family: str, seed: int, sequences: int, horizon: int | None,
+                   wave: int = 0, resolve: int = 0) -> dict[str, Any]:
+    """One instance: its DLP, every policy's total cost on each sequence, and timings."""
+    instance = make_instance(SPECS[family], seed, horizon)
+    t0 = time.perf_counter()
+    bound = dlp(instance)
+    dlp_s = time.perf_counter() - t0
+    costs: dict[str, list[float]] = {name: [] for name in POLICIES}
+    if wave:
+        costs["wave"] = []
+    if resolve:
+        costs["bid-price re-solved"] = []
+    per_order_ms: list[float] = []
+    for sequence in range(sequences):
+        costs["myopic"].append(run_myopic(instance, sequence))
+        t0 = time.perf_counter()
+        costs["per-order optimal"].append(run_allocator(instance, sequence, OPTIMAL))
+        orders = sum(1 for _ in instance.arrivals(sequence))
+        per_order_ms.append((time.perf_counter() - t0) * 1000 / max(orders, 1))
+        costs["bid-price"].append(run_allocator(instance, sequence, BID_PRICE, bound.bid_prices))
+        if wave:
+            costs["wave"].append(run_waves(instance, sequence, wave))
+        if resolve:
+            costs["bid-price re-solved"].append(run_resolving(instance, sequence, resolve))
+    return {"dlp": bound.value, "dlp_seconds": dlp_s, "costs": costs,
+            "allocate_ms_per_order": per_order_ms}
+
+
+POLICIES = ("myopic", "per-order optimal", "bid-price")
 
 
 def run_family(family: str, instances: int, sequences: int, horizon: int | None,
-               wave: int = 0, resolve: int = 0) -> dict[str, Any]:
+               wave: int = 0, resolve: int = 0, jobs: int = 1) -> dict[str, Any]:
     """Every policy on every instance and sequence: ratios to the DLP, and timings. ``wave``
-    > 0 adds the wave policy with waves of that many arrivals."""
-    spec = SPECS[family]
-    ratios: dict[str, list[float]] = {"myopic": [], "per-order optimal": [], "bid-price": []}
-    if wave:
-        ratios["wave"] = []
-    if resolve:
-        ratios["bid-price re-solved"] = []
-    dlp_s: list[float] = []
-    per_order_ms: list[float] = []
-    for seed in range(instances):
-        instance = make_instance(spec, seed, horizon)
-        t0 = time.perf_counter()
-        bound = dlp(instance)
-        dlp_s.append(time.perf_counter() - t0)
-        costs: dict[str, list[float]] = {name: [] for name in ratios}
-        for sequence in range(sequences):
-            costs["myopic"].append(run_myopic(instance, sequence))
-            t0 = time.perf_counter()
-            costs["per-order optimal"].append(run_allocator(instance, sequence, OPTIMAL))
-            orders = sum(1 for _ in instance.arrivals(sequence))
-            per_order_ms.append((time.perf_counter() - t0) * 1000 / max(orders, 1))
-            costs["bid-price"].append(
-                run_allocator(instance, sequence, BID_PRICE, bound.bid_prices))
-            if wave:
-                costs["wave"].append(run_waves(instance, sequence, wave))
-            if resolve:
-                costs["bid-price re-solved"].append(run_resolving(instance, sequence, resolve))
-        for name, values in costs.items():
-            ratios[name].append(float(np.mean(values)) / bound.value)
+    > 0 adds the wave policy with waves of that many arrivals; ``jobs`` > 1 solves that many
+    instances at once in separate processes (the same figures, sooner; each process's
+    per-order time is then that of a shared machine)."""
+    args = [(family, seed, sequences, horizon, wave, resolve) for seed in range(instances)]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            done = list(pool.map(instance_costs, *zip(*args, strict=True)))
+    else:
+        done = [instance_costs(*a) for a in args]
+    ratios: dict[str, list[float]] = {name: [] for name in done[0]["costs"]}
+    for one in done:
+        for name, values in one["costs"].items():
+            ratios[name].append(float(np.mean(values)) / one["dlp"])
     return {
         "family": family, "instances": instances, "sequences": sequences, "wave_size": wave,
-        "horizon": horizon or spec.horizon,
+        "horizon": horizon or SPECS[family].horizon, "jobs": jobs,
         **{f"{name} / DLP": round(float(np.mean(v)), 4) for name, v in ratios.items()},
         **{f"{name} / DLP std": round(float(np.std(v)), 4) for name, v in ratios.items()},
-        "dlp_seconds_mean": round(float(np.mean(dlp_s)), 3),
-        "allocate_ms_per_order": round(float(np.mean(per_order_ms)), 4),
+        **{f"{name} / DLP per instance": [round(r, 4) for r in v] for name, v in ratios.items()},
+        "dlp_seconds_mean": round(float(np.mean([d["dlp_seconds"] for d in done])), 3),
+        "allocate_ms_per_order": round(float(np.mean(
+            [ms for d in done for ms in d["allocate_ms_per_order"]])), 4),
     }
 
 
 def test_bench_fulfillment_family(benchmark: Any, capsys: pytest.CaptureFixture[str]) -> None:
     info = benchmark.pedantic(run_family,
-                              args=(FAMILY, INSTANCES, SEQUENCES, HORIZON, WAVE, RESOLVE),
+                              args=(FAMILY, INSTANCES, SEQUENCES, HORIZON, WAVE, RESOLVE, JOBS),
                               rounds=1, iterations=1)
     benchmark.extra_info.update(info)
     assert info["per-order optimal / DLP"] > 0

@@ -71,6 +71,14 @@ def test_the_benchmark_runs_every_policy_at_a_tiny_size() -> None:
         assert 0.5 < info[f"{name} / DLP"] < 3, info
 
 
+def test_instances_solved_in_two_processes_give_the_same_figures() -> None:
+    bench = load("bench_fulfillment_family")
+    alone = bench.run_family("warmup", instances=2, sequences=1, horizon=150)
+    shared = bench.run_family("warmup", instances=2, sequences=1, horizon=150, jobs=2)
+    for name in ("myopic", "per-order optimal", "bid-price"):
+        assert shared[f"{name} / DLP per instance"] == alone[f"{name} / DLP per instance"]
+
+
 def test_the_wave_benchmark_runs_at_a_tiny_size() -> None:
     bench = load("bench_wave")
     config = bench.WaveConfig(neighbourhoods=20, pricing_rounds=2, mip=True,
