@@ -43,7 +43,7 @@ import numpy.typing as npt
 
 from oms_sourcing.allocation.problem import AllocationProblem, Plan, SolveStatus, make_plan
 
-__all__ = ["ExactSolver", "solve_exact"]
+__all__ = ["ExactSolver", "solve_exact", "source_floors"]
 
 _NO_COVER = 2**62   # no set of open sources offers every commodity that needs one
 FloatArray = npt.NDArray[np.float64]
@@ -653,28 +653,14 @@ _LATTICE_MAX_TABLE = 1 << 21
 _INF = 2**61
 
 
-def _candidates(p: AllocationProblem, m: _Matrices, upper: int,
-                least: IntArray | None = None) -> BoolArray:
-    """The sources that can ship in a plan costing at most ``upper`` (the value of a known
-    plan, or of the best single-source plan if lower). With ``least``, a lower bound per source
-    on the plans it ships in (:meth:`_SubsetDP.least_with`), that bound decides; without it,
-    a plan of ``k`` alone costs what it costs, and a plan of ``k`` and others at least ``k``'s
-    fixed cost, the cheapest other offering source's, and every commodity's cheapest units
-    (from all sources, the rest short). A source whose bound is above ``upper`` ships in no
-    optimal plan. With negative costs nothing is ruled out."""
-    offering = m.offers.any(axis=0)
-    fixed = np.asarray(p.fixed_cost, dtype=np.int64)
-    if (fixed < 0).any() or (m.cost < 0).any() or offering.sum() < 2:
-        return np.asarray(offering, dtype=np.bool_)
+def _simple_floors(fixed: IntArray, m: _Matrices) -> IntArray:
+    """Per source ``k``, a lower bound on every plan it ships in, without the subset DP: a plan
+    of ``k`` alone costs what it costs, and a plan of ``k`` and others at least ``k``'s fixed
+    cost, the cheapest other offering source's, and every commodity's cheapest units (from all
+    sources, the rest short). For non-negative costs."""
     take = np.minimum(m.stock, m.demand[:, None])
     single = (fixed + (take * m.cost).sum(axis=0)
               + ((m.demand[:, None] - take) * m.short[:, None]).sum(axis=0))
-    upper = min(upper, int(single[offering].min()))
-    if least is not None:
-        # the simple bound below rules out almost nothing more (measured: 25.8 -> 25.2
-        # sources per priced order of a 500-source wave)
-        kept: BoolArray = offering & (least <= upper)
-        return kept
     # every commodity's cheapest units: offers by unit cost, stock counted up to the demand
     order = np.argsort(np.where(m.offers, m.cost, np.iinfo(np.int64).max), axis=1,
                        kind="stable")
@@ -684,10 +670,62 @@ def _candidates(p: AllocationProblem, m: _Matrices, upper: int,
     variable = int((got * np.take_along_axis(m.cost, order, axis=1)).sum()
                    + ((m.demand - filled[:, -1]) * m.short).sum()) if filled.size else 0
     f = np.where(m.offers.any(axis=0), fixed, np.iinfo(np.int64).max // 4)
-    two = np.partition(f, 1)[:2]
+    two = np.partition(f, 1)[:2] if len(f) > 1 else np.array([f[0], _NO_COVER])
     other = np.where(f == two[0], two[1], two[0])     # the cheapest fixed cost but k's
-    keep: BoolArray = offering & (np.minimum(single, fixed + other + variable) <= upper)
-    return keep
+    floors: IntArray = np.minimum(single, fixed + other + variable)
+    return floors
+
+
+def _candidates(p: AllocationProblem, m: _Matrices, upper: int,
+                least: IntArray | None = None) -> BoolArray:
+    """The sources that can ship in a plan costing at most ``upper`` (the value of a known
+    plan, or of the best single-source plan if lower): those whose lower bound on the plans
+    they ship in is at most that. The bound is ``least`` (:meth:`_SubsetDP.least_with`) if
+    given, else :func:`_simple_floors`. With negative costs nothing is ruled out."""
+    offering = m.offers.any(axis=0)
+    fixed = np.asarray(p.fixed_cost, dtype=np.int64)
+    if (fixed < 0).any() or (m.cost < 0).any() or offering.sum() < 2:
+        return np.asarray(offering, dtype=np.bool_)
+    take = np.minimum(m.stock, m.demand[:, None])
+    single = (fixed + (take * m.cost).sum(axis=0)
+              + ((m.demand[:, None] - take) * m.short[:, None]).sum(axis=0))
+    upper = min(upper, int(single[offering].min()))
+    # with ``least``, the simple bound rules out almost nothing more (measured: 25.8 -> 25.2
+    # sources per priced order of a 500-source wave)
+    floors = least if least is not None else _simple_floors(fixed, m)
+    kept: BoolArray = offering & (floors <= upper)
+    return kept
+
+
+def source_floors(problem: AllocationProblem) -> IntArray | None:
+    """Per source, a lower bound on the objective of every plan of ``problem`` that ships from
+    it (``2**62`` for a source offering nothing); ``None`` where the fast path does not apply
+    or a cost is negative.
+
+    A caller that knows a plan's objective can solve the problem with only the sources whose
+    bound does not exceed it (the same optimum), and keep the bounds while costs only rise
+    (a wave re-pricing an order's stock)."""
+    p = problem
+    if p.has_side_constraints:
+        return None
+    groups = _groups(p)
+    if groups is None:
+        return None
+    m = _Matrices.of(p, groups)
+    fixed = np.asarray(p.fixed_cost, dtype=np.int64)
+    if (fixed < 0).any() or (m.cost < 0).any():
+        return None
+    floors = np.full(p.n_sources, _NO_COVER, dtype=np.int64)
+    cols = np.flatnonzero(m.offers.any(axis=0))
+    if not len(cols):
+        return floors
+    m = _Matrices(groups, m.offers[:, cols], m.stock[:, cols], m.cost[:, cols], m.demand,
+                  m.short)
+    least = None
+    if len(groups) <= _DP_MAX_COMMODITIES:
+        least = _SubsetDP(m, fixed[cols], p.max_shipments).least_with()
+    floors[cols] = least if least is not None else _simple_floors(fixed[cols], m)
+    return floors
 
 
 def _solve_lattice(p: AllocationProblem, m: _Matrices, upper: int,
@@ -934,33 +972,52 @@ def solve_exact(problem: AllocationProblem, *, node_limit: int = 20_000,
     if groups is None:
         return None
     m = _Matrices.of(p, groups)
+    # a source that offers nothing ships in no plan: solve without those (most of a large
+    # network, for a small order), keeping the others' tie-break order
+    cols = np.flatnonzero(m.offers.any(axis=0))
+    q = p
+    if len(cols) < p.n_sources:
+        q = p.with_sources(cols)
+        m = _Matrices(groups, m.offers[:, cols], m.stock[:, cols], m.cost[:, cols], m.demand,
+                      m.short)
+    found = _solve(q, m, node_limit, upper)
+    if found is None:
+        return None
+    chosen, nodes = found
+    x, short = m.assign(q, chosen)
+    if q is not p:
+        full = np.zeros((p.n_lines, p.n_sources), dtype=np.int64)
+        full[:, cols] = x
+        x = full
+    return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact", nodes=nodes)
+
+
+def _solve(p: AllocationProblem, m: _Matrices, node_limit: int, upper: int | None
+           ) -> tuple[list[int], int] | None:
+    """The optimal source set and the search nodes it took, or ``None`` past ``node_limit``."""
     best = int((m.demand * m.short).sum())     # ship nothing
     best_set: list[int] = []
     dp = None
     floor = -1
-    if len(groups) <= _DP_MAX_COMMODITIES:
+    if len(m.groups) <= _DP_MAX_COMMODITIES:
         dp = _SubsetDP(m, p.fixed_cost, p.max_shipments)
-        upper, steps = dp.solve(whole_only=True)
+        upper_dp, steps = dp.solve(whole_only=True)
         plan = _sources(steps)
         value = int(p.fixed_cost[plan].sum()) + m.fill(plan)[0]
         # without partial offers the relaxation is the same programme: its optimum is exact
-        floor = upper if dp.all_whole else dp.solve(whole_only=False)[0]
+        floor = upper_dp if dp.all_whole else dp.solve(whole_only=False)[0]
         if value < best:
             best, best_set = value, plan
         if best <= floor:
-            x, short = m.assign(p, best_set)
-            return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact")
+            return best_set, 0
     chosen = _solve_lattice(p, m, best if upper is None else min(best, upper), dp)
     if chosen is not None:
-        x, short = m.assign(p, chosen)
-        return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact")
+        return chosen, 0
     search = _Search(p, m, node_limit, best, best_set, dp, floor)
     search.run()
     if search.exhausted and not search.done:
         return None
-    x, short = m.assign(p, search.best_set)
-    return make_plan(p, x, short, status=SolveStatus.OPTIMAL, solver="exact",
-                     nodes=search.nodes)
+    return search.best_set, search.nodes
 
 
 class ExactSolver:

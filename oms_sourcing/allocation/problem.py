@@ -26,8 +26,9 @@ ships; ``short``: units of line ``l`` not allocated)::
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,7 @@ __all__ = ["AllocationProblem", "Plan", "SolveStatus", "frozen_array", "frozen_m
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+_A = TypeVar("_A", bound=npt.NDArray[np.generic])
 
 #: Marks an unlimited capacity in ``capacity_units`` / ``capacity_lines``.
 UNLIMITED = -1
@@ -115,6 +117,21 @@ class AllocationProblem:
                 frozen = arr.copy()
                 frozen.flags.writeable = False
                 object.__setattr__(self, name, frozen)
+
+    def with_sources(self, keep: IntArray) -> AllocationProblem:
+        """The same problem with only the sources at positions ``keep`` (increasing, so the
+        tie-break order stays)."""
+        def cut(arr: _A, axis: int) -> _A:
+            out = cast(_A, np.take(arr, keep, axis=axis))
+            out.flags.writeable = False
+            return out
+
+        return replace(
+            self, sources=tuple(self.sources[k] for k in keep.tolist()),
+            stock=cut(self.stock, 1), allowed=cut(self.allowed, 1),
+            fixed_cost=cut(self.fixed_cost, 0), unit_cost=cut(self.unit_cost, 1),
+            capacity_units=cut(self.capacity_units, 0),
+            capacity_lines=cut(self.capacity_lines, 0), exempt=cut(self.exempt, 0))
 
     @property
     def n_lines(self) -> int:

@@ -65,6 +65,7 @@ from oms_sourcing.allocation.allocate import (
     solve_problem,
 )
 from oms_sourcing.allocation.builder import COST_SCALE, SourcingProblem, build_problem
+from oms_sourcing.allocation.exact import source_floors
 from oms_sourcing.allocation.lookahead import BidPrices
 from oms_sourcing.allocation.problem import (
     AllocationProblem,
@@ -582,6 +583,13 @@ def _allocate_wave(
     )
 
 
+def _widen(x: np.ndarray, keep: np.ndarray, n_sources: int) -> np.ndarray:
+    """Quantities over the sources at ``keep`` as quantities over all ``n_sources``."""
+    full = np.zeros((x.shape[0], n_sources), dtype=np.int64)
+    full[:, keep] = x
+    return full
+
+
 def _quiet_highs() -> Any:
     """A HiGHS instance, without the banner the library's first instance in a process prints
     on standard output (before any option can turn output off): the CLI writes JSON there."""
@@ -904,6 +912,23 @@ class _JointModel:
 
         for plans in starts:
             add(list(enumerate(plans)))
+        # per order: a lower bound per source on its plans there (see source_floors), once
+        # priced, and its problem without the sources above the known plan's value
+        floors: dict[int, np.ndarray | None] = {}
+        narrowed: dict[int, tuple[AllocationProblem, np.ndarray | None]] = {}
+
+        def narrow(o: int, upper: int) -> tuple[AllocationProblem, np.ndarray | None]:
+            fl = floors[o]
+            keep = None if fl is None else np.flatnonzero(fl <= upper)
+            if keep is not None and len(keep) == base[o].n_sources:
+                keep = None
+            was = narrowed.get(o)
+            if was is not None and (was[1] is None if keep is None
+                                    else was[1] is not None and np.array_equal(was[1], keep)):
+                return was
+            narrowed[o] = base[o] if keep is None else base[o].with_sources(keep), keep
+            return narrowed[o]
+
         # Wentges smoothing: price at a mix of the best prices so far (the centre; the LP's, if
         # it ran) and the master's duals, which swing wildly in early rounds
         centre = self.prices.astype(np.float64)
@@ -922,13 +947,24 @@ class _JointModel:
             # cost: only the others are solved
             todo = [o for o in range(n) if alone[o] < mu[o] - tol[o]]
             priced += len(todo)
+            first = [o for o in todo if o not in floors]
+            floors.update(zip(first, self.solvers.map(source_floors, [base[o] for o in first]),
+                              strict=True))
             # each order's cheapest known plan at these prices: the solver need not look at
-            # sources that cannot beat it
+            # sources that cannot beat it, and the problem need not hold them (prices only
+            # raise costs, so a source's floor unpriced still bounds its plans)
             known = [min(v + int((lam[cid[o]] * x).sum()) for x, v in columns[o].values())
                      for o in todo]
-            answers = self.solvers.alone([replace(base[o], unit_cost=base[o].unit_cost
-                                                  + lam[cid[o]]) for o in todo], known)
+            problems = []
+            for o, upper in zip(todo, known, strict=True):
+                sub, keep = narrow(o, upper)
+                problems.append(replace(sub, unit_cost=sub.unit_cost + lam[
+                    cid[o] if keep is None else cid[o][:, keep]]))
+            answers = self.solvers.alone(problems, known)
             for o, (value[o], x) in zip(todo, answers, strict=True):
+                keep = narrowed[o][1]
+                if keep is not None:
+                    x = _widen(x, keep, base[o].n_sources)
                 if self.value(o, x) + float((dual[cid[o]] * x).sum()) < mu[o] - tol[o]:
                     found.append((o, x))
             bound = sum(value) - int((lam * stock).sum())

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from oms_sourcing.allocation import exact as exact_module
 from oms_sourcing.allocation.check import check_plan
 from oms_sourcing.allocation.cpsat import solve_cpsat
-from oms_sourcing.allocation.exact import solve_exact
+from oms_sourcing.allocation.exact import solve_exact, source_floors
 from oms_sourcing.allocation.problem import AllocationProblem, SolveStatus
 from oms_sourcing.allocation.ranked import solve_ranked
 
@@ -160,3 +160,28 @@ def test_a_known_plan_as_hint_leaves_the_fast_paths_plan_unchanged(
         hinted = solve_exact(problem, node_limit=200_000, upper=hint)
         assert hinted is not None
         assert np.array_equal(np.asarray(hinted.x), np.asarray(plain.x))
+
+
+@given(problem=wide_problems(), data=st.data())
+def test_a_sources_floor_bounds_every_plan_it_ships_in_and_narrowing_keeps_the_optimum(
+    problem: AllocationProblem, data: st.DataObject,
+) -> None:
+    floors = source_floors(problem)
+    assert floors is not None
+    # a plan on a random subset of the sources is a plan of the whole problem
+    picked = data.draw(st.lists(st.booleans(), min_size=problem.n_sources,
+                                max_size=problem.n_sources))
+    some = np.flatnonzero(picked) if any(picked) else np.arange(problem.n_sources)
+    plan = solve_exact(problem.with_sources(some), node_limit=200_000)
+    best = solve_exact(problem, node_limit=200_000)
+    if plan is None or best is None:
+        return
+    for k in plan.sources_used():
+        assert floors[some[k]] <= plan.objective
+    # without the sources whose floor is above a known plan's value: the same optimal plan
+    keep = np.flatnonzero(floors <= plan.objective)
+    narrowed = solve_exact(problem.with_sources(keep), node_limit=200_000, upper=plan.objective)
+    assert narrowed is not None
+    widened = np.zeros_like(np.asarray(best.x))
+    widened[:, keep] = np.asarray(narrowed.x)
+    assert np.array_equal(widened, np.asarray(best.x))
