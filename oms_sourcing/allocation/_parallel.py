@@ -22,10 +22,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from functools import partial
+from queue import SimpleQueue
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 
@@ -34,7 +36,7 @@ from oms_sourcing.allocation.exact import solve_exact
 from oms_sourcing.allocation.problem import AllocationProblem, Plan
 from oms_sourcing.errors import OmsSourcingError
 
-__all__ = ["Solvers", "solve_alone", "solve_plan"]
+__all__ = ["Solvers", "Stream", "solve_alone", "solve_plan"]
 
 logger = logging.getLogger(__name__)
 
@@ -173,54 +175,185 @@ class Solvers:
         """``[fn(item) for item in items]``, shared with the workers; ``fn`` must be a module
         function (or a ``functools.partial`` of one) for them to receive it."""
         each = partial(_each, fn)
-        return self._spread(items, each, each, lambda answer: answer)
+        return self._run(items, each, each, _same)
+
+    def stream(self, fn: Callable[[Any], T], expected: int) -> Stream[T]:
+        """A :class:`Stream` of ``fn`` over items given one by one: the workers solve them
+        while this process goes on (building the next), and it joins in at the end. Fewer
+        than :data:`MIN_BATCH` ``expected`` items are all solved here."""
+        each = partial(_each, fn)
+        return Stream(self, each, each, _same, workers=expected >= MIN_BATCH)
 
     def alone(self, problems: Sequence[AllocationProblem],
               uppers: Sequence[int | None] | None = None) -> list[tuple[int, np.ndarray]]:
         """:func:`solve_alone` for each of ``problems`` (with the known plan's objective in
         ``uppers``, if given), in order."""
         tasks = list(zip(problems, uppers or [None] * len(problems), strict=True))
-        return self._spread(tasks, _alone, _alone_packed, _unpack)
+        return self._run(tasks, _alone, _alone_packed, _unpack)
 
-    def _spread(self, items: Sequence[Any], here: Callable[[list[Any]], list[T]],
-                there: Callable[[list[Any]], list[Any]], unpack: Callable[[Any], T]
-                ) -> list[T]:
-        """``here(items)``, with every ``workers``-th item from the second on sent to a
-        worker as ``there`` (whose answers ``unpack`` turns into ``here``'s)."""
-        pool = self.start() if len(items) >= MIN_BATCH else []
-        if not pool:
+    def _run(self, items: Sequence[Any], here: Callable[[list[Any]], list[T]],
+             there: Callable[[list[Any]], list[Any]], unpack: Callable[[Any], T]
+             ) -> list[T]:
+        if len(items) < MIN_BATCH or self.workers < 2:
             return here(list(items))
-        parts = [list(items[w::self.workers]) for w in range(self.workers)]
-        # the batches are written from threads (the pipe waits for the worker to read them)
-        # while this process solves its own share
-        failed: list[BaseException] = []
+        stream = Stream(self, here, there, unpack, chunk=_chunk(len(items), self.workers))
+        stream.put_all(items)
+        return stream.results()
 
-        def send(worker: _Worker, part: list[Any]) -> None:
-            try:
-                worker.send(there, part)
-            except BaseException as error:  # re-raised below, in the caller's thread
-                failed.append(error)
 
-        senders = [threading.Thread(target=send, args=(worker, part), daemon=True)
-                   for worker, part in zip(pool, parts[1:], strict=True)]
+def _same(answer: T) -> T:
+    return answer
+
+
+def _chunk(n: int, processes: int) -> int:
+    """Items per batch: a few batches per process (so whoever is free takes the next: the
+    processes end together), but not so small that sending them costs more."""
+    return max(8, min(MIN_BATCH, n // (4 * processes)))
+
+
+#: Batches a worker holds at once: the one it solves and the next, already in its pipe.
+_AHEAD = 2
+
+
+class Stream(Generic[T]):
+    """Items solved in batches by whichever process is free.
+
+    Each worker has a thread that sends it the next batch while it solves one (at most
+    :data:`_AHEAD` at a time) and a thread that reads its answers; this process solves the
+    batches still waiting when it calls :meth:`results` (or :meth:`help`). Answers are in the
+    order the items were put, whoever solved them, so the same as in one process.
+    """
+
+    def __init__(self, solvers: Solvers, here: Callable[[list[Any]], list[T]],
+                 there: Callable[[list[Any]], list[Any]], unpack: Callable[[Any], T],
+                 chunk: int = MIN_BATCH, workers: bool = True) -> None:
+        self.solvers = solvers
+        self.here, self.there, self.unpack = here, there, unpack
+        self.chunk = chunk
+        self.items: list[Any] = []
+        self.answers: list[Any] = []
+        self.waiting: deque[tuple[int, int]] = deque()     # batches not yet taken
+        self.queued = 0     # items in batches so far
+        self.done = threading.Condition()
+        self.closed = False
+        self.failed: list[BaseException] = []
+        self.started = time.perf_counter()
+        self.solved_here = 0
+        self.threads: list[threading.Thread] = []
+        for worker in solvers.start() if workers else []:
+            slots = threading.Semaphore(_AHEAD)
+            sent: SimpleQueue[tuple[int, int] | None] = SimpleQueue()
+            self.threads += [
+                threading.Thread(target=self._send, args=(worker, slots, sent), daemon=True),
+                threading.Thread(target=self._receive, args=(worker, slots, sent),
+                                 daemon=True)]
+        self.running = len(self.threads)
+        for thread in self.threads:
+            thread.start()
+
+    def put(self, item: Any) -> None:
+        """Add one item; a full batch goes to the first process free."""
+        self.items.append(item)
+        self.answers.append(None)
+        if len(self.items) - self.queued >= self.chunk:
+            self._queue(len(self.items))
+
+    def put_all(self, items: Sequence[Any]) -> None:
+        for item in items:
+            self.put(item)
+
+    def _queue(self, end: int) -> None:
+        with self.done:
+            for start in range(self.queued, end, self.chunk):
+                self.waiting.append((start, min(start + self.chunk, end)))
+            self.queued = end
+            self.done.notify_all()
+
+    def _take(self) -> tuple[int, int] | None:
+        """The next waiting batch, waiting for one unless the stream is closed."""
+        with self.done:
+            while not self.waiting and not self.closed and not self.failed:
+                self.done.wait()
+            if self.failed or not self.waiting:
+                return None
+            return self.waiting.popleft()
+
+    def _send(self, worker: _Worker, slots: threading.Semaphore,
+              sent: SimpleQueue[tuple[int, int] | None]) -> None:
         try:
-            for sender in senders:
-                sender.start()
-            started = time.perf_counter()
-            mine = here(parts[0])
-            solved = time.perf_counter()
-            for sender in senders:
-                sender.join()
-            if failed:
-                raise failed[0]
-            answers = [mine, *([unpack(a) for a in worker.receive()] for worker in pool)]
-            logger.debug("%d solves in %d processes: %.2f s here, then %.2f s for the others",
-                         len(items), self.workers, solved - started,
-                         time.perf_counter() - solved)
+            while True:
+                slots.acquire()
+                batch = self._take()
+                if batch is None:
+                    return
+                start, end = batch
+                worker.send(self.there, self.items[start:end])
+                sent.put(batch)
+        except BaseException as error:  # re-raised by results(), in the caller's thread
+            self._fail(error)
+        finally:
+            sent.put(None)
+            self._end()
+
+    def _receive(self, worker: _Worker, slots: threading.Semaphore,
+                 sent: SimpleQueue[tuple[int, int] | None]) -> None:
+        try:
+            while (batch := sent.get()) is not None:
+                start, end = batch
+                self.answers[start:end] = [self.unpack(a) for a in worker.receive()]
+                slots.release()
+        except BaseException as error:
+            self._fail(error)
+            slots.release()
+        finally:
+            self._end()
+
+    def _end(self) -> None:
+        with self.done:
+            self.running -= 1
+            self.done.notify_all()
+
+    def _fail(self, error: BaseException) -> None:
+        with self.done:
+            self.failed.append(error)
+            self.done.notify_all()
+
+    def help(self) -> None:
+        """Solve the batches waiting, here."""
+        while True:
+            with self.done:
+                if not self.waiting or self.failed:
+                    return
+                start, end = self.waiting.popleft()
+            self.answers[start:end] = self.here(self.items[start:end])
+            self.solved_here += end - start
+
+    def results(self) -> list[T]:
+        """Every item's answer, in order (this process solves what is still waiting)."""
+        try:
+            self._queue(len(self.items))
+            waited = time.perf_counter()
+            self.help()
+            with self.done:
+                self.closed = True
+                self.done.notify_all()
+                while self.running and not self.failed:
+                    self.done.wait()
+            if self.failed:
+                raise self.failed[0]
         except BaseException:
-            self.close(kill=True)   # a worker may hold an unread answer: start afresh next time
+            # a worker may hold an unread answer, or wait for a batch: stop the workers (which
+            # ends their threads' reads and writes) and start afresh next time
+            with self.done:
+                self.closed = True
+                self.done.notify_all()
+            self.solvers.close(kill=True)
             raise
-        out: list[Any] = [None] * len(items)
-        for w, answer in enumerate(answers):
-            out[w::self.workers] = answer
-        return cast(list[T], out)
+        finally:
+            for thread in self.threads:
+                thread.join()
+        logger.debug("%d solves in %d processes, %d here; %.2f s from the first, %.2f s "
+                     "from the last put", len(self.items), len(self.threads) // 2 + 1,
+                     self.solved_here, time.perf_counter() - self.started,
+                     time.perf_counter() - waited)
+        return cast(list[T], self.answers)

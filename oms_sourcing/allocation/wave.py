@@ -293,6 +293,16 @@ class _Capacity:
                     cap[i] = value - delta
 
 
+def _joinable(sp: SourcingProblem, policy: Policy) -> AllocationProblem | None:
+    """The problem of an order that may join the joint model (unless capacity keeps it out:
+    physical lines only, no ranks, no side constraints), else ``None``."""
+    whole = sp.physical
+    if (whole is None or sp.virtual is not None or sp.rejected or policy.uses_rank
+            or whole.has_side_constraints):
+        return None
+    return whole
+
+
 def _fits(p: AllocationProblem, x: np.ndarray, stock: np.ndarray) -> bool:
     """Whether quantities ``x`` of ``p`` fit ``stock`` (shaped like ``p.stock``)."""
     need = np.zeros_like(p.stock)
@@ -374,6 +384,10 @@ def _allocate_wave(
         clock = now_
 
     entries: list[_Entry] = []
+    # each order that may join the joint model, solved alone by the workers while the rest
+    # are built (an order that capacity keeps out below just does not use its answer)
+    solving = solvers.stream(partial(solve_plan, solver), len(orders))
+    streamed: list[tuple[int, AllocationProblem]] = []
     for order in orders:
         if isinstance(rules, Ruleset):
             sel = select(order, rules, catalog)
@@ -383,6 +397,10 @@ def _allocate_wave(
         full = build_problem(order, policy, network, snapshot, now, catalog=catalog,
                              bid_prices=bid_prices, capacity_left=capacity_left)
         entries.append(_Entry(order, policy, trace, rule, full))
+        whole = _joinable(full, policy)
+        if whole is not None:
+            streamed.append((len(entries) - 1, whole))
+            solving.put(whole)
     rid = rules.id if isinstance(rules, Ruleset) else None
     rversion = rules.version if isinstance(rules, Ruleset) else None
 
@@ -394,19 +412,12 @@ def _allocate_wave(
     # 1. each order of the joint model (no side constraints, virtual lines, ranks or sources
     # whose capacity could run out) alone, against the full stock: a lower bound on its part of
     # any wave plan
-    alike: list[tuple[int, AllocationProblem]] = []
-    for n, e in enumerate(entries):
-        whole = e.full.physical
-        if (whole is not None and e.full.virtual is None and not e.full.rejected
-                and not e.policy.uses_rank and not whole.has_side_constraints
-                and not (risky and any(whole.allowed[:, k].any()
-                                       for k, code in enumerate(whole.sources)
-                                       if code in risky))):
-            alike.append((n, whole))
     # as _solve_one solves an order without ranks
-    solved = solvers.map(partial(solve_plan, solver), [whole for _, whole in alike])
-    first: dict[int, tuple[AllocationProblem, Plan, float]] = {
-        n: (whole, plan, ms) for (n, whole), (plan, ms) in zip(alike, solved, strict=True)}
+    first: dict[int, tuple[AllocationProblem, Plan, float]] = {}
+    for (n, whole), (plan, ms) in zip(streamed, solving.results(), strict=True):
+        if not (risky and any(whole.allowed[:, k].any() for k, code in enumerate(whole.sources)
+                              if code in risky)):
+            first[n] = whole, plan, ms
     lap("optima")
 
     # 2. the per-order pass: each order in turn against the stock the earlier ones left

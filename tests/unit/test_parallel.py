@@ -1,12 +1,24 @@
-"""Orders solved in worker processes: answers in input order, failures reported with the
-worker's traceback, and the workers stopped afterwards."""
+"""Orders solved in worker processes: answers in input order whoever solved them, work shared
+between the processes, failures reported with the worker's traceback, and the workers stopped
+afterwards."""
 
 from __future__ import annotations
 
+import os
+import time
+from functools import partial
+
 import pytest
 
-from oms_sourcing.allocation._parallel import MIN_BATCH, Solvers
+from oms_sourcing.allocation._parallel import MIN_BATCH, Solvers, _each
 from oms_sourcing.errors import OmsSourcingError
+
+
+def solved_by(pause: float) -> int:
+    """The process that solved the item, after ``pause`` seconds of "work" (a module
+    function: the worker imports it)."""
+    time.sleep(pause)
+    return os.getpid()
 
 
 def test_two_processes_answer_in_input_order() -> None:
@@ -16,23 +28,50 @@ def test_two_processes_answer_in_input_order() -> None:
         assert solvers.map(int, texts[:3]) == [0, 1, 2]    # small batches stay here
 
 
-def test_a_failure_in_a_worker_names_its_error_and_the_workers_stop() -> None:
-    texts = [str(n) for n in range(MIN_BATCH)] + ["seven"]
-    texts[1], texts[-1] = texts[-1], texts[1]     # the odd positions go to the worker
+def test_a_stream_is_solved_by_the_worker_while_this_process_goes_on() -> None:
+    with Solvers(2) as solvers:
+        stream = solvers.stream(solved_by, MIN_BATCH * 4)
+        for _ in range(MIN_BATCH * 4):
+            time.sleep(0.001)     # building the next item
+            stream.put(0.001)
+        # the workers took the full batches as they came; this process solves what is left
+        pids = stream.results()
+    assert len(pids) == MIN_BATCH * 4
+    assert {pid for pid in pids if pid != os.getpid()}
+
+
+def test_a_stream_in_one_process_solves_everything_here() -> None:
+    with Solvers(1) as solvers:
+        stream = solvers.stream(int, 3)
+        stream.put_all(["3", "1", "2"])
+        assert stream.results() == [3, 1, 2]
+
+
+def test_a_failure_in_a_worker_names_its_error() -> None:
+    with Solvers(2) as solvers:
+        [worker] = solvers.start()
+        worker.send(partial(_each, int), ["seven"])
+        with pytest.raises(OmsSourcingError, match="invalid literal for int"):
+            worker.receive()
+
+
+def test_a_failed_batch_stops_the_workers_and_the_next_call_starts_afresh() -> None:
+    texts = ["seven"] * (MIN_BATCH * 2)     # every batch fails, here or in the worker
     solvers = Solvers(2)
-    with pytest.raises(OmsSourcingError, match="invalid literal for int"):
+    [first] = solvers.start()
+    with pytest.raises((OmsSourcingError, ValueError), match="invalid literal for int"):
         solvers.map(int, texts)
-    assert solvers.start()     # the broken pool was dropped: a fresh one starts
+    assert first.process.poll() is not None     # the broken pool was stopped
     assert solvers.map(int, [str(n) for n in range(MIN_BATCH)]) == list(range(MIN_BATCH))
     solvers.close()
 
 
 def test_a_worker_that_died_is_reported_not_waited_for() -> None:
-    texts = [str(n) for n in range(MIN_BATCH)]
+    pauses = [0.002] * (MIN_BATCH * 4)     # this process cannot take every batch at once
     with Solvers(2) as solvers:
         for worker in solvers.start():
             worker.process.kill()
             worker.process.wait()
         with pytest.raises(OmsSourcingError, match="exited"):
-            solvers.map(int, texts)
-        assert solvers.map(int, texts) == list(range(MIN_BATCH))    # a fresh worker
+            solvers.map(solved_by, pauses)
+        assert len(set(solvers.map(solved_by, pauses))) == 2    # a fresh worker
