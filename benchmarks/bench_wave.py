@@ -13,7 +13,9 @@ Run with ``pytest benchmarks/bench_wave.py --benchmark-only -s``. Environment:
   ``WAVE_PRICE_DIRECTED=0`` skips the price-directed pass;
   ``WAVE_MIP=1`` adds the whole-wave MIP (``WAVE_NODES`` nodes, default 100,000);
   ``WAVE_TIME_LIMIT`` a wall-clock stop (default none),
-* ``WAVE_WORKERS`` (2): processes solving orders alone (the same plans for any number).
+* ``WAVE_WORKERS`` (2): processes solving orders alone (the same plans for any number),
+* ``WAVE_CONFIG=large``: the defaults above become ``WaveConfig.large()``'s (column
+  generation within 0.3 %, no price-directed pass, local or neighbourhood search).
 
 Reported per case: wave and per-order cost and short units, the bounds (LP, Lagrangian, sum of
 per-order optima), the gap of both plans to the best bound, and the seconds of each step.
@@ -48,16 +50,26 @@ def parse_case(text: str) -> tuple[int, int, int, int]:
 SIZES = [parse_case(case) for case in
          os.environ.get("WAVE_SIZES", "1000x50x3,1000x50x10,1000x500x3").split(",")]
 LIMIT = os.environ.get("WAVE_TIME_LIMIT")
+# the settings' defaults: WaveConfig's, or with WAVE_CONFIG=large WaveConfig.large()'s
+BASE = WaveConfig.large() if os.environ.get("WAVE_CONFIG") == "large" else WaveConfig()
+
+
+def _setting(name: str, field: str) -> str:
+    """The environment's ``name``, else ``BASE``'s ``field`` (a flag as 0 or 1)."""
+    value = getattr(BASE, field)
+    return os.environ.get(name, str(int(value)) if isinstance(value, bool) else str(value))
+
+
 CONFIG = WaveConfig(
-    neighbourhoods=int(os.environ.get("WAVE_NEIGHBOURHOODS", "600")),
-    neighbourhood_orders=int(os.environ.get("WAVE_HOOD", "12")),
-    local_search_rounds=int(os.environ.get("WAVE_LOCAL_SEARCH", "3")),
-    price_directed=os.environ.get("WAVE_PRICE_DIRECTED", "1") == "1",
-    pricing_tolerance=float(os.environ.get("WAVE_PRICING_TOLERANCE", "0.001")),
-    pricing_rounds=int(os.environ.get("WAVE_PRICING", "30")),
-    master_effort=float(os.environ.get("WAVE_MASTER_EFFORT", "1")),
-    mip=os.environ.get("WAVE_MIP", "0") == "1",
-    mip_max_nodes=int(os.environ.get("WAVE_NODES", "100000")),
+    neighbourhoods=int(_setting("WAVE_NEIGHBOURHOODS", "neighbourhoods")),
+    neighbourhood_orders=int(_setting("WAVE_HOOD", "neighbourhood_orders")),
+    local_search_rounds=int(_setting("WAVE_LOCAL_SEARCH", "local_search_rounds")),
+    price_directed=_setting("WAVE_PRICE_DIRECTED", "price_directed") == "1",
+    pricing_tolerance=float(_setting("WAVE_PRICING_TOLERANCE", "pricing_tolerance")),
+    pricing_rounds=int(_setting("WAVE_PRICING", "pricing_rounds")),
+    master_effort=float(_setting("WAVE_MASTER_EFFORT", "master_effort")),
+    mip=_setting("WAVE_MIP", "mip") == "1",
+    mip_max_nodes=int(_setting("WAVE_NODES", "mip_max_nodes")),
     time_limit_s=float(LIMIT) if LIMIT else None,
     workers=int(os.environ.get("WAVE_WORKERS", "2")),
 )

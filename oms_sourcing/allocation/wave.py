@@ -141,6 +141,17 @@ class WaveConfig:
     time_limit_s: float | None = None
     workers: int = 1
 
+    @classmethod
+    def large(cls, workers: int = 2, **changes: Any) -> WaveConfig:
+        """For large waves, where speed matters more than the last tenth of a percent: column
+        generation stops within 0.3 % of its bound, and the master MIP's plan is the wave's
+        (no price-directed pass, local or neighbourhood search); ``workers`` processes.
+        ``changes`` override any other field. BENCHMARKS.md (W3) has its figures."""
+        settings: dict[str, Any] = {
+            "pricing_tolerance": 0.003, "price_directed": False, "local_search_rounds": 0,
+            "neighbourhoods": 0, "workers": workers}
+        return cls(**{**settings, **changes})
+
     def __post_init__(self) -> None:
         for name in ("lp_max_columns", "pricing_rounds", "master_effort",
                      "neighbourhoods", "neighbourhood_sources", "neighbourhood_nodes",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -176,10 +176,15 @@ def wave(
         "--now", help="Decision time (ISO-8601 with zone); default: the last order's "
                       "created_at.",
     )] = None,
-    neighbourhoods: Annotated[int, typer.Option(
+    neighbourhoods: Annotated[int | None, typer.Option(
         "--neighbourhoods", min=0, help="Neighbourhood-search steps: the work budget (the "
-                                        "same inputs always give the same plans).",
-    )] = 600,
+                                        "same inputs always give the same plans); default "
+                                        "600, or 0 with --large.",
+    )] = None,
+    large: Annotated[bool, typer.Option(
+        "--large", help="The settings for large waves (WaveConfig.large): column generation "
+                        "within 0.3 % of its bound, the master MIP's plan, no local search.",
+    )] = False,
     mip: Annotated[bool, typer.Option(
         "--mip", help="Also solve the whole wave as one MIP (SCIP; slow on large waves).",
     )] = False,
@@ -209,11 +214,14 @@ def wave(
             return
         skus = {line.sku for order in loaded.orders for line in order.lines}
         at = decided_at or max(order.created_at for order in loaded.orders)
+        chosen: dict[str, Any] = {"mip": mip, "time_limit_s": time_limit or None}
+        if neighbourhoods is not None:
+            chosen["neighbourhoods"] = neighbourhoods
+        config = (WaveConfig.large(workers, **chosen) if large
+                  else WaveConfig(workers=workers, **chosen))
         result = allocate_wave(loaded.orders, loaded.ruleset, loaded.network,
                                loaded.ledger.snapshot(skus), at, catalog=loaded.catalog,
-                               config=WaveConfig(neighbourhoods=neighbourhoods, mip=mip,
-                                                 time_limit_s=time_limit or None,
-                                                 workers=workers))
+                               config=config)
         for one in result.results:
             sys.stdout.write(json.dumps(one.to_dict(explain=not brief)) + "\n")
         currency = loaded.network.currency

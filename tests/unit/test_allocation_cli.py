@@ -206,6 +206,29 @@ def test_wave_sources_the_orders_together_and_says_how_it_compares(
     assert "wave of 40 orders" in result.stderr and "one by one" in result.stderr
 
 
+def test_wave_large_uses_the_large_wave_settings_with_what_the_command_line_overrides(
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oms_sourcing.allocation import wave as wave_module
+
+    seen: list[wave_module.WaveConfig] = []
+    real = wave_module.allocate_wave
+
+    def spy(*args: Any, config: wave_module.WaveConfig, **kw: Any) -> wave_module.WaveResult:
+        seen.append(config)
+        return real(*args, config=config, **kw)
+
+    monkeypatch.setattr(wave_module, "allocate_wave", spy)
+    path = write_jsonl(tmp_path / "orders.jsonl", example_orders(20))
+    for extra in ((), ("--neighbourhoods", "5")):
+        result = invoke(app, "wave", *data_args(rules=RULES / "cost.yaml"), path, "--brief",
+                        "--large", *extra)
+        assert result.exit_code == 0, result.output
+    assert seen == [wave_module.WaveConfig.large(1),
+                    wave_module.WaveConfig.large(1, neighbourhoods=5)]
+    assert seen[0].neighbourhoods == 0 and not seen[0].price_directed
+
+
 def test_bid_prices_from_a_history_feed_a_rule_that_weighs_stock_value(
     app: typer.Typer, tmp_path: Path
 ) -> None:

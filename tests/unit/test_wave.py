@@ -335,3 +335,12 @@ def test_an_order_whose_policy_holds_stock_back_never_takes_it_in_a_wave() -> No
     assert [s.source for s in wave.results[0].shipments] == ["WH-HAM"]
     assert [s.source for s in wave.results[1].shipments] == ["WH-MUC"]
     assert shipped_from(wave, "WH-HAM") <= 5
+
+
+def test_the_large_wave_settings_stop_after_the_master_mip_and_take_overrides() -> None:
+    large = WaveConfig.large()
+    assert (large.pricing_tolerance, large.price_directed, large.local_search_rounds,
+            large.neighbourhoods, large.workers) == (0.003, False, 0, 0, 2)
+    assert WaveConfig.large(4, neighbourhoods=50).neighbourhoods == 50
+    with pytest.raises(ValueError, match="workers"):
+        WaveConfig.large(0)
