@@ -396,7 +396,7 @@ def _allocate_wave(
 
     entries: list[_Entry] = []
     # each order that may join the joint model, solved alone by the workers while the rest
-    # are built (an order that capacity keeps out below just does not use its answer)
+    # are built (an order that capacity keeps out, below, just does not use its answer)
     solving = solvers.stream(partial(solve_plan, solver), len(orders))
     streamed: list[tuple[int, AllocationProblem]] = []
     for order in orders:
@@ -421,9 +421,9 @@ def _allocate_wave(
     capacity = _Capacity(network, capacity_left)
     risky = capacity.at_risk([e.full for e in entries])
     # 1. each order of the joint model (no side constraints, virtual lines, ranks or sources
-    # whose capacity could run out) alone, against the full stock: a lower bound on its part of
+    # whose capacity could run out) alone, against the full stock, as _solve_one solves an
+    # order without ranks (streamed while the wave was built): a lower bound on its part of
     # any wave plan
-    # as _solve_one solves an order without ranks
     first: dict[int, tuple[AllocationProblem, Plan, float]] = {}
     for (n, whole), (plan, ms) in zip(streamed, solving.results(), strict=True):
         if not (risky and any(whole.allowed[:, k].any() for k, code in enumerate(whole.sources)
