@@ -147,18 +147,24 @@ class _Worker:
 
 class Solvers:
     """Solves orders alone in this process and ``workers - 1`` others (started on first use
-    or by :meth:`start`, stopped by :meth:`close` or on leaving a ``with`` block)."""
+    or by :meth:`start`, stopped by :meth:`close` or on leaving a ``with`` block).
+
+    One :class:`Stream` at a time uses the workers: starting another (or closing) first
+    abandons one whose results were not taken, stopping the workers it was feeding.
+    """
 
     def __init__(self, workers: int = 1) -> None:
         self.workers = workers
         self._pool: list[_Worker] = []
+        self._stream: Stream[Any] | None = None
 
     def __enter__(self) -> Solvers:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        self.close()
+        # leaving on an error: a worker may be blocked writing an answer no one will read
+        self.close(kill=kind is not None)
 
     def start(self) -> list[_Worker]:
         """Start the worker processes now (they take a moment to import), if there are any."""
@@ -167,9 +173,22 @@ class Solvers:
         return self._pool
 
     def close(self, kill: bool = False) -> None:
+        """Stop the workers: at the end of their input, or at once (``kill``; always when a
+        stream's results were not taken)."""
+        self._abandon()
         pool, self._pool = self._pool, []
         for worker in pool:
             worker.close(kill)
+
+    def _kill(self) -> None:
+        pool, self._pool = self._pool, []
+        for worker in pool:
+            worker.close(kill=True)
+
+    def _abandon(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.abandon()
 
     def map(self, fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
         """``[fn(item) for item in items]``, shared with the workers; ``fn`` must be a module
@@ -182,7 +201,7 @@ class Solvers:
         while this process goes on (building the next), and it joins in at the end. Fewer
         than :data:`MIN_BATCH` ``expected`` items are all solved here."""
         each = partial(_each, fn)
-        return Stream(self, each, each, _same, workers=expected >= MIN_BATCH)
+        return self._open(each, each, _same, MIN_BATCH, expected >= MIN_BATCH)
 
     def alone(self, problems: Sequence[AllocationProblem],
               uppers: Sequence[int | None] | None = None) -> list[tuple[int, np.ndarray]]:
@@ -195,10 +214,19 @@ class Solvers:
              there: Callable[[list[Any]], list[Any]], unpack: Callable[[Any], T]
              ) -> list[T]:
         if len(items) < MIN_BATCH or self.workers < 2:
+            self._abandon()
             return here(list(items))
-        stream = Stream(self, here, there, unpack, chunk=_chunk(len(items), self.workers))
+        stream = self._open(here, there, unpack, _chunk(len(items), self.workers), True)
         stream.put_all(items)
         return stream.results()
+
+    def _open(self, here: Callable[[list[Any]], list[T]],
+              there: Callable[[list[Any]], list[Any]], unpack: Callable[[Any], T],
+              chunk: int, workers: bool) -> Stream[T]:
+        self._abandon()
+        stream = Stream(self, here, there, unpack, chunk, workers)
+        self._stream = stream
+        return stream
 
 
 def _same(answer: T) -> T:
@@ -216,12 +244,13 @@ _AHEAD = 2
 
 
 class Stream(Generic[T]):
-    """Items solved in batches by whichever process is free.
+    """Items solved in batches by whichever process is free (made by :meth:`Solvers.stream`).
 
     Each worker has a thread that sends it the next batch while it solves one (at most
     :data:`_AHEAD` at a time) and a thread that reads its answers; this process solves the
-    batches still waiting when it calls :meth:`results` (or :meth:`help`). Answers are in the
-    order the items were put, whoever solved them, so the same as in one process.
+    batches still waiting when it calls :meth:`results`. Answers are in the order the items
+    were put, whoever solved them, so the same as in one process. A stream whose results are
+    not taken is abandoned when its :class:`Solvers` starts another or closes.
     """
 
     def __init__(self, solvers: Solvers, here: Callable[[list[Any]], list[T]],
@@ -236,11 +265,21 @@ class Stream(Generic[T]):
         self.queued = 0     # items in batches so far
         self.done = threading.Condition()
         self.closed = False
+        self.finished = False
         self.failed: list[BaseException] = []
         self.started = time.perf_counter()
         self.solved_here = 0
         self.threads: list[threading.Thread] = []
-        for worker in solvers.start() if workers else []:
+        pool = solvers.start() if workers else []
+        if pool:
+            try:
+                pickle.dumps(there)
+            except Exception as error:
+                raise OmsSourcingError(
+                    f"cannot send {there!r} to a worker process: solve with a module "
+                    "function (or a functools.partial of one), not a lambda or a local "
+                    "function") from error
+        for worker in pool:
             slots = threading.Semaphore(_AHEAD)
             sent: SimpleQueue[tuple[int, int] | None] = SimpleQueue()
             self.threads += [
@@ -253,6 +292,9 @@ class Stream(Generic[T]):
 
     def put(self, item: Any) -> None:
         """Add one item; a full batch goes to the first process free."""
+        if self.finished:
+            raise OmsSourcingError("this stream's results were taken (or it was abandoned): "
+                                   "put the items into a new Solvers.stream()")
         self.items.append(item)
         self.answers.append(None)
         if len(self.items) - self.queued >= self.chunk:
@@ -300,7 +342,11 @@ class Stream(Generic[T]):
         try:
             while (batch := sent.get()) is not None:
                 start, end = batch
-                self.answers[start:end] = [self.unpack(a) for a in worker.receive()]
+                answers = worker.receive()
+                if len(answers) != end - start:
+                    raise OmsSourcingError(f"wave worker process {worker.process.pid} sent "
+                                           f"{len(answers)} answers for {end - start} items")
+                self.answers[start:end] = [self.unpack(a) for a in answers]
                 slots.release()
         except BaseException as error:
             self._fail(error)
@@ -318,7 +364,7 @@ class Stream(Generic[T]):
             self.failed.append(error)
             self.done.notify_all()
 
-    def help(self) -> None:
+    def _help(self) -> None:
         """Solve the batches waiting, here."""
         while True:
             with self.done:
@@ -330,10 +376,14 @@ class Stream(Generic[T]):
 
     def results(self) -> list[T]:
         """Every item's answer, in order (this process solves what is still waiting)."""
+        if self.finished:
+            if self.failed:
+                raise self.failed[0]
+            return cast(list[T], self.answers)
         try:
             self._queue(len(self.items))
             waited = time.perf_counter()
-            self.help()
+            self._help()
             with self.done:
                 self.closed = True
                 self.done.notify_all()
@@ -341,19 +391,33 @@ class Stream(Generic[T]):
                     self.done.wait()
             if self.failed:
                 raise self.failed[0]
-        except BaseException:
-            # a worker may hold an unread answer, or wait for a batch: stop the workers (which
-            # ends their threads' reads and writes) and start afresh next time
-            with self.done:
-                self.closed = True
-                self.done.notify_all()
-            self.solvers.close(kill=True)
+        except BaseException as error:
+            if error not in self.failed:
+                self.failed.append(error)
+            self.abandon()
             raise
-        finally:
-            for thread in self.threads:
-                thread.join()
+        self._finish()
         logger.debug("%d solves in %d processes, %d here; %.2f s from the first, %.2f s "
                      "from the last put", len(self.items), len(self.threads) // 2 + 1,
                      self.solved_here, time.perf_counter() - self.started,
                      time.perf_counter() - waited)
         return cast(list[T], self.answers)
+
+    def abandon(self) -> None:
+        """Stop without the results: the workers are stopped (one may be solving a batch, or
+        blocked writing an answer no one will read) and start afresh on next use."""
+        if self.finished:
+            return
+        with self.done:
+            self.closed = True
+            self.done.notify_all()
+        if self.threads:
+            self.solvers._kill()
+        self._finish()
+
+    def _finish(self) -> None:
+        for thread in self.threads:
+            thread.join()
+        self.finished = True
+        if self.solvers._stream is self:
+            self.solvers._stream = None
