@@ -51,7 +51,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 import numpy as np
@@ -731,9 +731,6 @@ class _JointModel:
         self.cid = [s[p.line_sku] for s, p in zip(self.sku_cid, problems, strict=True)]
         self.may_sku = may
         self.may = [m[p.line_sku] for m, p in zip(may, problems, strict=True)]
-        # per order: the cells it may draw on (allowed, with stock)
-        self.keys = [np.unique(c[p.allowed & m & (stock[c] > 0)])
-                     for c, m, p in zip(self.cid, self.may, problems, strict=True)]
         self._wish_use = [self._use(o, x) for o, x in enumerate(self.wish)]
         self._wish_may = [not ((x > 0) & ~m).any() for x, m in zip(self.wish, self.may,
                                                                    strict=False)]
@@ -1073,6 +1070,12 @@ class _JointModel:
             return None
         return [pick if isinstance(pick, np.ndarray)
                 else next(x for z, x in pick if solver.boolean_value(z)) for pick in chosen]
+
+    @cached_property
+    def keys(self) -> list[np.ndarray]:
+        """Per order: the cells it may draw on (allowed, with stock); for the searches."""
+        return [np.unique(c[p.allowed & m & (self.stock[c] > 0)])
+                for c, m, p in zip(self.cid, self.may, self.problems, strict=True)]
 
     def _drawers(self) -> tuple[np.ndarray, np.ndarray]:
         """Which orders may draw on each cell: ``orders[start[c]:start[c + 1]]``."""
