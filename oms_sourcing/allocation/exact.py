@@ -705,27 +705,38 @@ def source_floors(problem: AllocationProblem) -> IntArray | None:
     A caller that knows a plan's objective can solve the problem with only the sources whose
     bound does not exceed it (the same optimum), and keep the bounds while costs only rise
     (a wave re-pricing an order's stock)."""
-    p = problem
+    offered = _offered(problem)
+    if offered is None:
+        return None
+    m, cols = offered
+    fixed = np.asarray(problem.fixed_cost[cols], dtype=np.int64)
+    if (fixed < 0).any() or (m.cost < 0).any():
+        return None
+    floors = np.full(problem.n_sources, _NO_COVER, dtype=np.int64)
+    if not len(cols):
+        return floors
+    least = None
+    if len(m.groups) <= _DP_MAX_COMMODITIES:
+        least = _SubsetDP(m, fixed, problem.max_shipments).least_with()
+    floors[cols] = least if least is not None else _simple_floors(fixed, m)
+    return floors
+
+
+def _offered(p: AllocationProblem) -> tuple[_Matrices, IntArray] | None:
+    """The commodities' offers over only the sources that offer something (a source that
+    offers nothing ships in no plan), and those sources' positions in ``p``; ``None`` where
+    the fast path does not apply."""
     if p.has_side_constraints:
         return None
     groups = _groups(p)
     if groups is None:
         return None
     m = _Matrices.of(p, groups)
-    fixed = np.asarray(p.fixed_cost, dtype=np.int64)
-    if (fixed < 0).any() or (m.cost < 0).any():
-        return None
-    floors = np.full(p.n_sources, _NO_COVER, dtype=np.int64)
     cols = np.flatnonzero(m.offers.any(axis=0))
-    if not len(cols):
-        return floors
-    m = _Matrices(groups, m.offers[:, cols], m.stock[:, cols], m.cost[:, cols], m.demand,
-                  m.short)
-    least = None
-    if len(groups) <= _DP_MAX_COMMODITIES:
-        least = _SubsetDP(m, fixed[cols], p.max_shipments).least_with()
-    floors[cols] = least if least is not None else _simple_floors(fixed[cols], m)
-    return floors
+    if len(cols) < p.n_sources:
+        m = _Matrices(groups, m.offers[:, cols], m.stock[:, cols], m.cost[:, cols], m.demand,
+                      m.short)
+    return m, cols
 
 
 def _solve_lattice(p: AllocationProblem, m: _Matrices, upper: int,
@@ -966,20 +977,12 @@ def solve_exact(problem: AllocationProblem, *, node_limit: int = 20_000,
     lattice DP sooner. The plan returned is the same with or without it.
     """
     p = problem
-    if p.has_side_constraints:
+    offered = _offered(p)
+    if offered is None:
         return None
-    groups = _groups(p)
-    if groups is None:
-        return None
-    m = _Matrices.of(p, groups)
-    # a source that offers nothing ships in no plan: solve without those (most of a large
-    # network, for a small order), keeping the others' tie-break order
-    cols = np.flatnonzero(m.offers.any(axis=0))
-    q = p
-    if len(cols) < p.n_sources:
-        q = p.with_sources(cols)
-        m = _Matrices(groups, m.offers[:, cols], m.stock[:, cols], m.cost[:, cols], m.demand,
-                      m.short)
+    # solved without the sources that offer nothing, in the others' tie-break order
+    m, cols = offered
+    q = p if len(cols) == p.n_sources else p.with_sources(cols)
     found = _solve(q, m, node_limit, upper)
     if found is None:
         return None
