@@ -1,10 +1,11 @@
 """Orders solved alone, spread over processes.
 
 A wave solves thousands of orders on their own (each order's optimum; column generation's
-pricing). Those solves are independent and deterministic, so :class:`Solvers` hands part of
-each batch to worker processes and answers in input order: the same answers in any number of
-processes. The calling process solves its own share meanwhile, so ``workers=2`` starts one
-extra process.
+pricing). Those solves are independent and deterministic, so :class:`Solvers` cuts them into
+batches that whichever process is free takes (a :class:`Stream`; items can be added while the
+workers already solve the first) and answers in input order: the same answers in any number
+of processes. The calling process takes batches too, so ``workers=2`` starts one extra
+process.
 
 Workers are plain ``python -m oms_sourcing.allocation._worker`` processes (this interpreter,
 this ``sys.path``) fed pickled batches through a pipe, not ``multiprocessing``: nothing of the

@@ -937,6 +937,8 @@ class _JointModel:
         narrowed: dict[int, tuple[AllocationProblem, np.ndarray | None]] = {}
 
         def narrow(o: int, upper: int) -> tuple[AllocationProblem, np.ndarray | None]:
+            """Order ``o``'s problem with only the sources whose floor is at most ``upper``,
+            and their positions (``None``: all of them); the last one, if the same."""
             fl = floors[o]
             keep = None if fl is None else np.flatnonzero(fl <= upper)
             if keep is not None and len(keep) == base[o].n_sources:
