@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -614,8 +615,8 @@ class _SubsetDP:
         size = self.size
         if self._every is None:
             self.run(self.any_ok, self.var, self.fixed, self.short_of, keep=True)
-        assert self._every is not None      # run(keep=True) without a limit sets it
-        cost, best = self._every
+        # run(keep=True) without a limit has set it
+        cost, best = cast(tuple[IntArray, list[int]], self._every)
         # rest[c]: the cheapest way to serve part of ``c`` and leave the rest short, by a
         # min over the subsets of each ``c`` (one pass per commodity)
         short = self.sub @ self.short_unit
