@@ -49,6 +49,7 @@ HORIZON = int(os.environ["FAMILY_HORIZON"]) if os.environ.get("FAMILY_HORIZON") 
 WAVE = int(os.environ.get("FAMILY_WAVE", "0"))
 RESOLVE = int(os.environ.get("FAMILY_RESOLVE", "0"))
 JOBS = int(os.environ.get("FAMILY_JOBS", "1"))
+POLICIES = ("myopic", "per-order optimal", "bid-price")
 
 
 def instance_costs(family: str, seed: int, sequences: int, horizon: int | None,
@@ -77,9 +78,6 @@ def instance_costs(family: str, seed: int, sequences: int, horizon: int | None,
             costs["bid-price re-solved"].append(run_resolving(instance, sequence, resolve))
     return {"dlp": bound.value, "dlp_seconds": dlp_s, "costs": costs,
             "allocate_ms_per_order": per_order_ms}
-
-
-POLICIES = ("myopic", "per-order optimal", "bid-price")
 
 
 def run_family(family: str, instances: int, sequences: int, horizon: int | None,
