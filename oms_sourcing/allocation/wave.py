@@ -998,6 +998,17 @@ class _JointModel:
                 break
             master.run()
             if master.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                # the interior point can stall on a badly scaled master (short penalties far
+                # above the costs): simplex, warm from where it stopped, usually finishes
+                logger.debug("column generation round %d: the interior point ended %s; "
+                             "simplex takes over", round_,
+                             master.modelStatusToString(master.getModelStatus()))
+                master.setOptionValue("solver", "simplex")
+                master.run()
+            if master.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                logger.debug("column generation round %d: the master LP ended %s; the bound "
+                             "stays at the last round's", round_,
+                             master.modelStatusToString(master.getModelStatus()))
                 break
             value_master = master.getInfo().objective_function_value * scale
             if value_master - best <= max(tolerance, 1e-6 * abs(value_master)):

@@ -344,3 +344,37 @@ def test_the_large_wave_settings_stop_after_the_master_mip_and_take_overrides() 
     assert WaveConfig.large(4, neighbourhoods=50).neighbourhoods == 50
     with pytest.raises(ValueError, match="workers"):
         WaveConfig.large(0)
+
+
+def test_column_generation_goes_on_with_simplex_when_the_interior_point_stalls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from oms_sourcing.allocation import wave as wave_module
+
+    places = sorted(PLACES)
+    orders = [order(n, places[n % 3], **({"MUG": 1 + n % 3} if n % 4 else {"MUG": 1, "PAN": 2}))
+              for n in range(40)]
+    led = ledger({("WH-HAM", "MUG"): 20, ("WH-MUC", "MUG"): 22, ("WH-HAM", "PAN"): 6,
+                  ("WH-MUC", "PAN"): 5})
+    config = WaveConfig(lp=False, neighbourhoods=0, local_search_rounds=0, price_directed=False)
+
+    def run() -> WaveResult:
+        return allocate_wave(orders, POLICY, NETWORK, led.snapshot(["MUG", "PAN"]), NOW,
+                             catalog=CATALOG, config=config)
+
+    healthy = run()
+    real = wave_module._quiet_highs
+
+    def stalling() -> object:
+        master = real()
+        master.setOptionValue("ipm_iteration_limit", 0)     # the interior point never finishes
+        return master
+
+    monkeypatch.setattr(wave_module, "_quiet_highs", stalling)
+    stalled = run()
+    assert healthy.lagrangian_bound is not None and healthy.lagrangian_bound > 0
+    # without simplex taking over, the second master would end column generation at the
+    # first round's bound; with it, the rounds go on to (nearly: other duals) the same bound
+    assert stalled.lagrangian_bound is not None
+    assert stalled.lagrangian_bound >= healthy.lagrangian_bound * D("0.999")
+    assert stalled.objective <= stalled.per_order_objective
