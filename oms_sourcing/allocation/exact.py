@@ -654,14 +654,19 @@ _LATTICE_MAX_TABLE = 1 << 21
 _INF = 2**61
 
 
-def _simple_floors(fixed: IntArray, m: _Matrices) -> IntArray:
-    """Per source ``k``, a lower bound on every plan it ships in, without the subset DP: a plan
-    of ``k`` alone costs what it costs, and a plan of ``k`` and others at least ``k``'s fixed
-    cost, the cheapest other offering source's, and every commodity's cheapest units (from all
-    sources, the rest short). For non-negative costs."""
+def _singles(fixed: IntArray, m: _Matrices) -> IntArray:
+    """Per source, the cost of the plan where it alone ships (what it can, the rest short)."""
     take = np.minimum(m.stock, m.demand[:, None])
-    single = (fixed + (take * m.cost).sum(axis=0)
-              + ((m.demand[:, None] - take) * m.short[:, None]).sum(axis=0))
+    single: IntArray = (fixed + (take * m.cost).sum(axis=0)
+                        + ((m.demand[:, None] - take) * m.short[:, None]).sum(axis=0))
+    return single
+
+
+def _simple_floors(fixed: IntArray, m: _Matrices, single: IntArray) -> IntArray:
+    """Per source ``k``, a lower bound on every plan it ships in, without the subset DP: a plan
+    of ``k`` alone costs what it costs (``single``, from :func:`_singles`), and a plan of ``k``
+    and others at least ``k``'s fixed cost, the cheapest other offering source's, and every
+    commodity's cheapest units (from all sources, the rest short). For non-negative costs."""
     # every commodity's cheapest units: offers by unit cost, stock counted up to the demand
     order = np.argsort(np.where(m.offers, m.cost, np.iinfo(np.int64).max), axis=1,
                        kind="stable")
@@ -687,13 +692,11 @@ def _candidates(p: AllocationProblem, m: _Matrices, upper: int,
     fixed = np.asarray(p.fixed_cost, dtype=np.int64)
     if (fixed < 0).any() or (m.cost < 0).any() or offering.sum() < 2:
         return np.asarray(offering, dtype=np.bool_)
-    take = np.minimum(m.stock, m.demand[:, None])
-    single = (fixed + (take * m.cost).sum(axis=0)
-              + ((m.demand[:, None] - take) * m.short[:, None]).sum(axis=0))
+    single = _singles(fixed, m)
     upper = min(upper, int(single[offering].min()))
     # with ``least``, the simple bound rules out almost nothing more (measured: 25.8 -> 25.2
     # sources per priced order of a 500-source wave)
-    floors = least if least is not None else _simple_floors(fixed, m)
+    floors = least if least is not None else _simple_floors(fixed, m, single)
     kept: BoolArray = offering & (floors <= upper)
     return kept
 
@@ -719,7 +722,8 @@ def source_floors(problem: AllocationProblem) -> IntArray | None:
     least = None
     if len(m.groups) <= _DP_MAX_COMMODITIES:
         least = _SubsetDP(m, fixed, problem.max_shipments).least_with()
-    floors[cols] = least if least is not None else _simple_floors(fixed, m)
+    floors[cols] = least if least is not None else _simple_floors(fixed, m,
+                                                                   _singles(fixed, m))
     return floors
 
 
