@@ -3,13 +3,17 @@
 For a *fixed* set of sources the best plan is easy: each SKU's demand fills from the set's
 cheapest units first (a transportation problem with one commodity per SKU and linear costs,
 which greedy solves exactly), and whatever costs more than leaving it short stays short. So the
-question is which set of sources ships. Three methods answer it:
+question is which set of sources ships. Four methods answer it:
 
 * **Subset DP** (orders of up to ``_DP_MAX_COMMODITIES`` SKUs). If each offer either serves a
   SKU's whole demand or nothing, a dynamic programme over subsets of SKUs is exact: the cheapest
   source for each subset comes from two matrix products, then subsets combine. Counting only
   offers that hold the whole demand gives a plan; treating every offer as whole gives a lower
   bound. Most orders have only whole offers; then both agree and the plan is proven at once.
+* **Every source set** (orders of more SKUs than the subset DP takes, from few sources, every
+  offer whole: ten items from ten fulfilment centres). A set's best plan serves each SKU from
+  the set's cheapest source offering it, so all ``2**K`` sets of the ``K`` sources that can
+  beat a known plan cost one array minimum per source to evaluate.
 * **Lattice DP** (orders of few units), for the rest when the subset DP cannot prove its plan:
   a dynamic programme over the units filled per SKU, source by source, exact for partial
   offers; it applies while the product of (demand + 1) over the SKUs stays small. Only
@@ -652,6 +656,8 @@ _LATTICE_MAX_STATES = 1 << 14
 #: Most states kept for the way back, over all sources.
 _LATTICE_MAX_TABLE = 1 << 21
 _INF = 2**61
+#: Most (source set x commodity) cells the enumeration of source sets may take.
+_SETS_MAX_CELLS = 1 << 16
 
 
 def _singles(fixed: IntArray, m: _Matrices) -> IntArray:
@@ -742,6 +748,47 @@ def _offered(p: AllocationProblem) -> tuple[_Matrices, IntArray] | None:
         m = _Matrices(groups, m.offers[:, cols], m.stock[:, cols], m.cost[:, cols], m.demand,
                       m.short)
     return m, cols
+
+
+def _solve_sets(p: AllocationProblem, m: _Matrices, upper: int) -> list[int] | None:
+    """The optimal source set by trying every set of the sources that can beat ``upper`` (see
+    :func:`_candidates`), or ``None`` where that does not apply: some offer holds less than
+    its commodity's whole demand, a cost is negative, or the sets are too many.
+
+    With whole offers only, a set's best plan serves each commodity from the set's cheapest
+    source offering it (offers are cheaper than leaving units short), so a set costs its fixed
+    costs plus one minimum per commodity. The sets are built by doubling: adding source ``j``
+    to the first ``2**j`` sets takes one array minimum. Orders of many SKUs from few sources
+    (ten items from ten FCs) cost a few dozen array operations here, where the lattice DP
+    needs a few hundred. Among equal sets the one without the latest sources (the smallest
+    bit mask, bit ``j`` for the ``j``-th source in tie-break order) wins.
+    """
+    n = len(m.demand)
+    if n == 0 or (m.offers & (m.stock < m.demand[:, None])).any():
+        return None
+    if (p.fixed_cost < 0).any() or (m.cost < 0).any():
+        return None
+    ks = np.flatnonzero(_candidates(p, m, upper))
+    size = 1 << len(ks)
+    if size * n > _SETS_MAX_CELLS:
+        return None
+    whole = np.where(m.offers[:, ks], m.cost[:, ks] * m.demand[:, None],
+                     (m.short * m.demand)[:, None])      # (commodity, source)
+    best = np.empty((size, n), dtype=np.int64)           # per set: each commodity's cost
+    best[0] = m.short * m.demand
+    fixed = np.zeros(size, dtype=np.int64)
+    for j, k in enumerate(ks.tolist()):
+        low = 1 << j
+        np.minimum(best[:low], whole[:, j], out=best[low:2 * low])
+        fixed[low:2 * low] = fixed[:low] + int(p.fixed_cost[k])
+    total = best.sum(axis=1) + fixed
+    if p.max_shipments is not None and p.max_shipments < len(ks):
+        sizes = np.zeros(size, dtype=np.int64)
+        for j in range(len(ks)):
+            sizes[1 << j:2 << j] = sizes[:1 << j] + 1
+        total[sizes > p.max_shipments] = _INF
+    at = int(np.argmin(total))
+    return [int(k) for j, k in enumerate(ks.tolist()) if at >> j & 1]
 
 
 def _solve_lattice(p: AllocationProblem, m: _Matrices, upper: int,
@@ -1018,7 +1065,10 @@ def _solve(p: AllocationProblem, m: _Matrices, node_limit: int, upper: int | Non
             best, best_set = value, plan
         if best <= floor:
             return best_set, 0
-    chosen = _solve_lattice(p, m, best if upper is None else min(best, upper), dp)
+    known = best if upper is None else min(best, upper)
+    chosen = _solve_sets(p, m, known)
+    if chosen is None:
+        chosen = _solve_lattice(p, m, known, dp)
     if chosen is not None:
         return chosen, 0
     search = _Search(p, m, node_limit, best, best_set, dp, floor)

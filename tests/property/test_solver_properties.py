@@ -185,3 +185,49 @@ def test_a_sources_floor_bounds_every_plan_it_ships_in_and_narrowing_keeps_the_o
     widened = np.zeros_like(np.asarray(best.x))
     widened[:, keep] = np.asarray(narrowed.x)
     assert np.array_equal(widened, np.asarray(best.x))
+
+
+@st.composite
+def many_sku_problems(draw: st.DrawFn) -> AllocationProblem:
+    """Orders of more SKUs than the subset DP takes, from few sources, nearly every offer
+    holding its SKU's whole demand (ten items from ten fulfilment centres): the fast path
+    tries every set of sources; the odd partial offer sends it to the lattice DP instead."""
+    ints = st.integers
+    n_skus = draw(ints(exact_module._DP_MAX_COMMODITIES + 1, 11))
+    n_sources = draw(ints(1, 11))
+    rng = np.random.default_rng(draw(ints(0, 2**32 - 1)))
+    demand = rng.integers(1, 3, size=n_skus)
+    offered = rng.random((n_skus, n_sources)) < draw(st.sampled_from([0.3, 0.6, 0.9]))
+    stock = np.where(offered, demand[:, None] + rng.integers(0, 3, size=(n_skus, n_sources)), 0)
+    if draw(st.booleans()):     # one partial offer
+        stock[rng.integers(n_skus), rng.integers(n_sources)] = 1
+    # few distinct costs, so that equal plans are common and the tie-break is exercised
+    cost = rng.integers(0, 4, size=(n_skus, n_sources)) * 10
+    fixed = rng.integers(1, 4, size=n_sources) * draw(st.sampled_from([0, 50, 300]))
+    return AllocationProblem(
+        order_id="M",
+        sources=tuple(f"S{k}" for k in range(n_sources)),
+        lines=tuple(f"L{i}" for i in range(n_skus)),
+        skus=tuple(f"U{u}" for u in range(n_skus)),
+        line_sku=np.arange(n_skus),
+        demand=demand,
+        stock=stock,
+        allowed=np.ones((n_skus, n_sources), dtype=bool),
+        fixed_cost=fixed,
+        unit_cost=cost,
+        short_cost=np.full(n_skus, draw(ints(35, 400))),
+        max_shipments=draw(st.none() | ints(1, 4)),
+    )
+
+
+@given(problem=many_sku_problems())
+def test_trying_every_source_set_proves_the_optimum_the_lattice_dp_finds(
+    problem: AllocationProblem,
+) -> None:
+    exact = solve_exact(problem, node_limit=200_000)
+    assert exact is not None
+    assert check_plan(problem, exact) == []
+    assert exact.objective == solve_cpsat(problem).objective
+    with mock.patch.object(exact_module, "_SETS_MAX_CELLS", 0):
+        lattice = solve_exact(problem, node_limit=200_000)
+    assert lattice is not None and lattice.objective == exact.objective
