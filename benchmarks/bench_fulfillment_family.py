@@ -10,7 +10,14 @@ Run with ``pytest benchmarks/bench_fulfillment_family.py --benchmark-only -s``. 
 ``FAMILY_WAVE`` (default 0: off) adds the wave policy with waves of that many arrivals;
 ``FAMILY_RESOLVE`` (default 0: off) adds the bid-price policy with its DLP re-solved that many
 times over the horizon (remaining periods, stock left). ``FAMILY_JOBS`` (default 1) solves
-that many instances at once, in separate processes.
+that many instances at once, in separate processes. ``FAMILY_SEEDS`` picks the instances
+(``0-29``, ``8,9,12-15``; default ``0`` to ``FAMILY_INSTANCES - 1``).
+
+``FAMILY_RESULTS=path.jsonl`` keeps every finished instance as one JSON line in that file and
+takes the instances already there (same family, sequences, horizon, wave and re-solves) from it
+instead of solving them again: a grid of hours can be stopped and resumed with the same command,
+or split over machines (``FAMILY_SEEDS``) and summed up by running the whole range against the
+concatenated files.
 
 Policies: ``myopic`` (each item from its nearest FC holding it), ``per-order optimal``
 (``allocate`` with live inventory: the cheapest plan for each order as it arrives) and
@@ -22,10 +29,13 @@ averaged over instances.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,6 +59,23 @@ HORIZON = int(os.environ["FAMILY_HORIZON"]) if os.environ.get("FAMILY_HORIZON") 
 WAVE = int(os.environ.get("FAMILY_WAVE", "0"))
 RESOLVE = int(os.environ.get("FAMILY_RESOLVE", "0"))
 JOBS = int(os.environ.get("FAMILY_JOBS", "1"))
+RESULTS = Path(os.environ["FAMILY_RESULTS"]) if os.environ.get("FAMILY_RESULTS") else None
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-3,7"`` -> ``[0, 1, 2, 3, 7]`` (ranges inclusive, in the order given)."""
+    seeds: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        low, _, high = part.partition("-")
+        if not low.isdigit() or (high and not high.isdigit()):
+            raise ValueError(f"FAMILY_SEEDS part {part!r} is neither a seed nor a range; "
+                             "write e.g. '0-29' or '0,4,8-11'")
+        seeds.extend(range(int(low), int(high or low) + 1))
+    return seeds
+
+
+SEEDS = (parse_seeds(os.environ["FAMILY_SEEDS"]) if os.environ.get("FAMILY_SEEDS")
+         else list(range(INSTANCES)))
 POLICIES = ("myopic", "per-order optimal", "bid-price")
 
 
@@ -76,29 +103,70 @@ def instance_costs(family: str, seed: int, sequences: int, horizon: int | None,
             costs["wave"].append(run_waves(instance, sequence, wave))
         if resolve:
             costs["bid-price re-solved"].append(run_resolving(instance, sequence, resolve))
-    return {"dlp": bound.value, "dlp_seconds": dlp_s, "costs": costs,
-            "allocate_ms_per_order": per_order_ms}
+    return {"family": family, "seed": seed, "sequences": sequences, "horizon": horizon,
+            "wave": wave, "resolve": resolve, "dlp": bound.value, "dlp_seconds": dlp_s,
+            "costs": costs, "allocate_ms_per_order": per_order_ms}
 
 
-def run_family(family: str, instances: int, sequences: int, horizon: int | None,
-               wave: int = 0, resolve: int = 0, jobs: int = 1) -> dict[str, Any]:
-    """Every policy on every instance and sequence: ratios to the DLP, and timings. ``wave``
-    > 0 adds the wave policy with waves of that many arrivals; ``jobs`` > 1 solves that many
-    instances at once in separate processes (the same figures, sooner; each process's
-    per-order time is then that of a shared machine)."""
-    args = [(family, seed, sequences, horizon, wave, resolve) for seed in range(instances)]
-    if jobs > 1:
+_KEY = ("family", "seed", "sequences", "horizon", "wave", "resolve")
+
+
+def _kept(results: Path | None) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The instances a results file already holds, by what identifies their run."""
+    if results is None or not results.exists():
+        return {}
+    kept = {}
+    for number, line in enumerate(results.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                one = json.loads(line)
+                kept[tuple(one[k] for k in _KEY)] = one
+            except (ValueError, KeyError) as err:
+                raise ValueError(f"{results}:{number}: not an instance's result ({err}); "
+                                 "remove the line or the file") from err
+    return kept
+
+
+def _solved(args: list[tuple[Any, ...]], jobs: int) -> Iterator[dict[str, Any]]:
+    """Each instance's costs as soon as it is solved."""
+    if jobs > 1 and len(args) > 1:
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            done = list(pool.map(instance_costs, *zip(*args, strict=True)))
+            for future in as_completed([pool.submit(instance_costs, *a) for a in args]):
+                yield future.result()
     else:
-        done = [instance_costs(*a) for a in args]
+        for a in args:
+            yield instance_costs(*a)
+
+
+def run_family(family: str, instances: int | Iterable[int], sequences: int,
+               horizon: int | None, wave: int = 0, resolve: int = 0, jobs: int = 1,
+               results: Path | None = None) -> dict[str, Any]:
+    """Every policy on every instance and sequence: ratios to the DLP, and timings.
+
+    ``instances`` is a count (seeds 0 to n - 1) or the seeds themselves. ``wave`` > 0 adds the
+    wave policy with waves of that many arrivals; ``jobs`` > 1 solves that many instances at
+    once in separate processes (the same figures, sooner; each process's per-order time is
+    then that of a shared machine). With ``results``, instances already in that JSON-lines
+    file are read from it, and each one solved is appended as it finishes."""
+    seeds = list(range(instances)) if isinstance(instances, int) else list(instances)
+    kept = _kept(results)
+    runs = {seed: (family, seed, sequences, horizon, wave, resolve) for seed in seeds}
+    by_seed = {seed: kept[key] for seed, key in runs.items() if key in kept}
+    todo = [key for seed, key in runs.items() if seed not in by_seed]
+    for one in _solved(todo, jobs):
+        by_seed[one["seed"]] = one
+        if results is not None:
+            with results.open("a") as out:
+                out.write(json.dumps(one) + "\n")
+    done = [by_seed[seed] for seed in seeds]
     ratios: dict[str, list[float]] = {name: [] for name in done[0]["costs"]}
     for one in done:
         for name, values in one["costs"].items():
             ratios[name].append(float(np.mean(values)) / one["dlp"])
     return {
-        "family": family, "instances": instances, "sequences": sequences, "wave_size": wave,
-        "horizon": horizon or SPECS[family].horizon, "jobs": jobs,
+        "family": family, "instances": len(seeds), "seeds": seeds, "sequences": sequences,
+        "wave_size": wave, "horizon": horizon or SPECS[family].horizon, "jobs": jobs,
+        "solved_now": len(todo), "taken_from_results": len(seeds) - len(todo),
         **{f"{name} / DLP": round(float(np.mean(v)), 4) for name, v in ratios.items()},
         **{f"{name} / DLP std": round(float(np.std(v)), 4) for name, v in ratios.items()},
         **{f"{name} / DLP per instance": [round(r, 4) for r in v] for name, v in ratios.items()},
@@ -110,12 +178,14 @@ def run_family(family: str, instances: int, sequences: int, horizon: int | None,
 
 def test_bench_fulfillment_family(benchmark: Any, capsys: pytest.CaptureFixture[str]) -> None:
     info = benchmark.pedantic(run_family,
-                              args=(FAMILY, INSTANCES, SEQUENCES, HORIZON, WAVE, RESOLVE, JOBS),
+                              args=(FAMILY, SEEDS, SEQUENCES, HORIZON, WAVE, RESOLVE, JOBS,
+                                    RESULTS),
                               rounds=1, iterations=1)
     benchmark.extra_info.update(info)
     assert info["per-order optimal / DLP"] > 0
     with capsys.disabled():
-        print(f"\n[family] {FAMILY}, {INSTANCES} instances x {SEQUENCES} sequences, "
+        print(f"\n[family] {FAMILY}, {len(SEEDS)} instances x {SEQUENCES} sequences "
+              f"({info['taken_from_results']} taken from {RESULTS}), "
               f"T = {info['horizon']}: cost / DLP myopic {info['myopic / DLP']}, per-order "
               f"optimal {info['per-order optimal / DLP']}, bid-price {info['bid-price / DLP']}"
               + (f", waves of {WAVE} {info['wave / DLP']}" if WAVE else "")

@@ -102,3 +102,26 @@ def test_the_workload_benchmarks_run_at_a_tiny_size() -> None:
     assert sum(info["statuses"].values()) == 30
     stress = bench.stress(20, 50, 10)
     assert stress["orders"] == 10 and stress["p99_ms"] > 0
+
+
+def test_a_family_run_resumes_from_its_results_file(tmp_path: Path) -> None:
+    bench = load("bench_fulfillment_family")
+    results = tmp_path / "grid.jsonl"
+    first = bench.run_family("warmup", [1], sequences=1, horizon=120, results=results)
+    assert first["solved_now"] == 1 and len(results.read_text().splitlines()) == 1
+    both = bench.run_family("warmup", [0, 1], sequences=1, horizon=120, results=results)
+    assert both["solved_now"] == 1 and both["taken_from_results"] == 1
+    assert len(results.read_text().splitlines()) == 2
+    fresh = bench.run_family("warmup", 2, sequences=1, horizon=120)
+    for name in ("myopic", "per-order optimal", "bid-price"):
+        assert both[f"{name} / DLP per instance"] == fresh[f"{name} / DLP per instance"]
+    other_horizon = bench.run_family("warmup", [1], sequences=1, horizon=100, results=results)
+    assert other_horizon["solved_now"] == 1
+
+
+def test_family_seeds_read_as_ranges_and_lists() -> None:
+    bench = load("bench_fulfillment_family")
+    assert bench.parse_seeds("0-3,7") == [0, 1, 2, 3, 7]
+    assert bench.parse_seeds("12") == [12]
+    with pytest.raises(ValueError, match="FAMILY_SEEDS part 'x'"):
+        bench.parse_seeds("0,x")
