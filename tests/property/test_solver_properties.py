@@ -116,8 +116,17 @@ def wide_problems(draw: st.DrawFn) -> AllocationProblem:
     fixed = rng.integers(50, 900, size=n_sources)
     short = int(fixed.sum()) + 40 * int(demand.sum()) + 1 if draw(st.booleans()) else draw(
         ints(100, 2000))
+    return one_line_per_sku("W", demand, stock, cost, fixed, short,
+                            draw(st.none() | ints(1, 4)))
+
+
+def one_line_per_sku(order_id: str, demand: np.ndarray, stock: np.ndarray, cost: np.ndarray,
+                     fixed: np.ndarray, short: int, max_shipments: int | None
+                     ) -> AllocationProblem:
+    """An order of one line per SKU, every source allowed for every line."""
+    n_skus, n_sources = stock.shape
     return AllocationProblem(
-        order_id="W",
+        order_id=order_id,
         sources=tuple(f"S{k}" for k in range(n_sources)),
         lines=tuple(f"L{i}" for i in range(n_skus)),
         skus=tuple(f"U{u}" for u in range(n_skus)),
@@ -128,7 +137,7 @@ def wide_problems(draw: st.DrawFn) -> AllocationProblem:
         fixed_cost=fixed,
         unit_cost=cost,
         short_cost=np.full(n_skus, short),
-        max_shipments=draw(st.none() | ints(1, 4)),
+        max_shipments=max_shipments,
     )
 
 
@@ -204,20 +213,8 @@ def many_sku_problems(draw: st.DrawFn) -> AllocationProblem:
     # few distinct costs, so that equal plans are common and the tie-break is exercised
     cost = rng.integers(0, 4, size=(n_skus, n_sources)) * 10
     fixed = rng.integers(1, 4, size=n_sources) * draw(st.sampled_from([0, 50, 300]))
-    return AllocationProblem(
-        order_id="M",
-        sources=tuple(f"S{k}" for k in range(n_sources)),
-        lines=tuple(f"L{i}" for i in range(n_skus)),
-        skus=tuple(f"U{u}" for u in range(n_skus)),
-        line_sku=np.arange(n_skus),
-        demand=demand,
-        stock=stock,
-        allowed=np.ones((n_skus, n_sources), dtype=bool),
-        fixed_cost=fixed,
-        unit_cost=cost,
-        short_cost=np.full(n_skus, draw(ints(35, 400))),
-        max_shipments=draw(st.none() | ints(1, 4)),
-    )
+    return one_line_per_sku("M", demand, stock, cost, fixed, draw(ints(35, 400)),
+                            draw(st.none() | ints(1, 4)))
 
 
 @given(problem=many_sku_problems())
