@@ -514,8 +514,11 @@ def _allocate_wave(
     deadline = None if config.time_limit_s is None else start + config.time_limit_s
     model = _JointModel([j.problem for j in joint], stock0, sku_cells, may, penalty,
                         deadline, wish, solvers)
+    # the per-order pass already reaches the sum of the optima alone (no order's optimum is
+    # in another's way): that plan is optimal, and nothing joint can improve it
+    contended = bool(joint) and base_obj > optima
     lp_bound: int | None = None
-    if config.lp and joint and model.columns <= config.lp_max_columns:
+    if config.lp and contended and model.columns <= config.lp_max_columns:
         lp_bound = model.solve_lp(base_obj)
         lap("lp")
     best_x = [j.x for j in joint]
@@ -530,7 +533,7 @@ def _allocate_wave(
 
     # 3-6: bound, then improve the plan (each step starts from the best so far)
     lagrangian = 0
-    if joint and config.pricing_rounds:
+    if contended and config.pricing_rounds:
         lagrangian = model.column_generation([wish, best_x], alone, config.pricing_rounds,
                                              int(config.pricing_tolerance * base_cost))
         lap("column_generation")
@@ -539,19 +542,19 @@ def _allocate_wave(
             if master_x is not None:
                 consider(master_x, "master MIP")
             lap("master_mip")
-    if joint and config.price_directed and model.prices.any():
+    if contended and config.price_directed and model.prices.any():
         consider(model.improve(model.price_directed(), config.local_search_rounds, alone),
                  "price-directed pass")
-    if joint and config.local_search_rounds:
+    if contended and config.local_search_rounds:
         consider(model.improve(best_x, config.local_search_rounds, alone), "local search")
-    if joint and ((config.price_directed and model.prices.any())
+    if contended and ((config.price_directed and model.prices.any())
                   or config.local_search_rounds):
         lap("local_search")
-    if joint and config.neighbourhoods:
+    if contended and config.neighbourhoods:
         consider(model.neighbourhood_search(best_x, alone, wish, config), "neighbourhoods")
         lap("neighbourhoods")
     cp_bound = 0
-    if joint and config.mip:
+    if contended and config.mip:
         mip_x, cp_bound = model.solve_mip(best_x, config.mip_solver, config.mip_max_nodes)
         if mip_x is not None:
             consider(model.improve(mip_x, config.local_search_rounds, alone), "wave MIP")
@@ -597,7 +600,7 @@ def _allocate_wave(
         per_order_short_units=base_short, objective=money(wave_obj),
         per_order_objective=money(base_obj), bound=money(bound),
         lp_bound=None if lp_bound is None else money(lp_bound),
-        lagrangian_bound=money(lagrangian) if joint and config.pricing_rounds else None,
+        lagrangian_bound=money(lagrangian) if contended and config.pricing_rounds else None,
         sum_of_optima=money(optima),
         gap=gap, joint_orders=len(joint), columns=model.columns, columns_kept=model.kept,
         seconds=time.perf_counter() - start,

@@ -86,6 +86,19 @@ def test_the_wave_leaves_the_hamburg_unit_for_the_hamburg_customer() -> None:
     assert wave.bound <= wave.objective and wave.gap == 0
 
 
+def test_a_wave_whose_orders_all_get_their_own_best_plan_is_proven_without_the_joint_model(
+) -> None:
+    orders = [order(1, "berlin", MUG=1), order(2, "hamburg", MUG=1)]
+    led = ledger({("WH-HAM", "MUG"): 5, ("WH-MUC", "MUG"): 5})
+    wave = allocate_wave(orders, POLICY, NETWORK, led.snapshot(["MUG"]), NOW, catalog=CATALOG)
+    # both from Hamburg, the cheapest for each, and nothing in the way of either
+    assert [r.shipments[0].source for r in wave.results] == ["WH-HAM", "WH-HAM"]
+    assert wave.status == "optimal" and wave.gap == 0 and not wave.improved
+    assert wave.bound == wave.sum_of_optima == wave.objective
+    assert wave.lp_bound is None and wave.lagrangian_bound is None
+    assert "lp" not in dict(wave.phases) and "column_generation" not in dict(wave.phases)
+
+
 @st.composite
 def waves(draw: st.DrawFn) -> tuple[list[Order], dict[tuple[str, str], int]]:
     n = draw(st.integers(1, 6))
