@@ -185,6 +185,9 @@ class WaveResult:
     pass; ``short_units`` count units left short (by the wave, by the per-order pass).
     ``bound`` is a lower bound on the full objective (short penalty included, as are
     ``objective`` and ``per_order_objective``) and ``gap`` is ``(objective - bound) / cost``.
+    Where the per-order pass already reaches ``sum_of_optima`` (no order's best plan is in
+    another's way), that plan is proven optimal and nothing joint runs: ``lp_bound`` and
+    ``lagrangian_bound`` are then ``None``.
     """
 
     results: tuple[AllocationResult, ...]
