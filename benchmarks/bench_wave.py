@@ -6,12 +6,15 @@ Run with ``pytest benchmarks/bench_wave.py --benchmark-only -s``. Environment:
   ``1000x50x3,1000x50x10,1000x500x3``; add ``10000x500x3x5000`` for the big one): SKUs
   (default ``WAVE_SKUS``, 500) stocked 0..max units at ~20 % of the sources, so orders compete
   for stock (0-3 units: very scarce, a third of the lines need two sources; 0-10: scarce),
+* ``WAVE_LP=0`` skips the LP relaxation of the compact model,
 * the budget, in work: ``WAVE_PRICING`` (30) column-generation rounds (stopping once the
   bound is within ``WAVE_PRICING_TOLERANCE``, 0.001, of the cost), ``WAVE_MASTER_EFFORT``
   (1) deterministic second of the master MIP, ``WAVE_LOCAL_SEARCH`` (3) local-search rounds,
   ``WAVE_NEIGHBOURHOODS`` (600) neighbourhood-search steps of ``WAVE_HOOD`` (12) orders,
   ``WAVE_PRICE_DIRECTED=0`` skips the price-directed pass;
   ``WAVE_MIP=1`` adds the whole-wave MIP (``WAVE_NODES`` nodes, default 100,000);
+  ``WAVE_PROOF_GAP`` (0: off) the gap the proof step proves, over at most ``WAVE_PROOF_PLANS``
+  (50,000) plans in a MIP of ``WAVE_PROOF_EFFORT`` (5) deterministic seconds;
   ``WAVE_TIME_LIMIT`` a wall-clock stop (default none),
 * ``WAVE_WORKERS`` (2): processes solving orders alone (the same plans for any number),
 * ``WAVE_CONFIG=large``: the defaults above become ``WaveConfig.large()``'s (column
@@ -61,6 +64,7 @@ def _setting(name: str, field: str) -> str:
 
 
 CONFIG = WaveConfig(
+    lp=_setting("WAVE_LP", "lp") == "1",
     neighbourhoods=int(_setting("WAVE_NEIGHBOURHOODS", "neighbourhoods")),
     neighbourhood_orders=int(_setting("WAVE_HOOD", "neighbourhood_orders")),
     local_search_rounds=int(_setting("WAVE_LOCAL_SEARCH", "local_search_rounds")),
@@ -70,6 +74,9 @@ CONFIG = WaveConfig(
     master_effort=float(_setting("WAVE_MASTER_EFFORT", "master_effort")),
     mip=_setting("WAVE_MIP", "mip") == "1",
     mip_max_nodes=int(_setting("WAVE_NODES", "mip_max_nodes")),
+    proof_gap=float(_setting("WAVE_PROOF_GAP", "proof_gap")),
+    proof_plans=int(_setting("WAVE_PROOF_PLANS", "proof_plans")),
+    proof_effort=float(_setting("WAVE_PROOF_EFFORT", "proof_effort")),
     time_limit_s=float(LIMIT) if LIMIT else None,
     workers=int(os.environ.get("WAVE_WORKERS", "2")),
 )

@@ -19,7 +19,12 @@ needed more. :func:`allocate_wave` sources a wave together:
 5. **Local search** — each order in turn gives its stock back and re-takes its best plan
    against what the others leave; then a **large-neighbourhood search** frees a dozen orders
    competing for the same stock and re-solves them jointly (a small SCIP MIP).
-6. Optionally the LP relaxation of the compact model (GLOP) and the **whole-wave MIP** over it,
+6. **Proof** (``WaveConfig.proof_gap``) — at column generation's best prices, each order's
+   plans within a margin ``δ`` of its priced optimum are few: all of them are listed and the
+   wave is solved exactly over those (CP-SAT). Any wave plan that uses another costs more
+   than the Lagrangian bound plus ``δ``, so the step proves the least of that and its MIP's
+   bound, past the Dantzig-Wolfe bound, and its plan is often better too.
+7. Optionally the LP relaxation of the compact model (GLOP) and the **whole-wave MIP** over it,
    with reduced-cost fixing (a shipment whose reduced cost lifts the LP bound above the
    per-order plan's cost cannot be in a better plan).
 
@@ -57,6 +62,7 @@ from typing import Any
 import numpy as np
 
 from oms_sourcing.allocation._parallel import MIN_BATCH, Solvers, solve_alone, solve_plan
+from oms_sourcing.allocation._plans import plans_within
 from oms_sourcing.allocation.allocate import (
     AllocationResult,
     SolverConfig,
@@ -119,6 +125,12 @@ class WaveConfig:
         mip: also solve the whole wave as one MIP (``mip_solver``: ``scip`` or ``highs``,
             at most ``mip_max_nodes`` nodes); slower than the neighbourhood search on large
             waves, but it reports the MIP's own bound.
+        proof_gap: after the steps above, prove the plan within this fraction of its cost if
+            the bound so far does not (0: skip): every plan of each order within reach of
+            column generation's Lagrangian bound is listed, and the wave is solved exactly over
+            those (a CP-SAT MIP of at most ``proof_effort`` deterministic seconds, over at
+            most ``proof_plans`` plans in all); its plan is taken if better. It needs column
+            generation (``pricing_rounds``).
         workers: processes that solve orders alone (each order's optimum, column generation's
             pricing): 1 solves everything in this process; more start ``workers - 1`` worker
             processes for waves of at least 64 orders. The plans are the same either way.
@@ -138,6 +150,9 @@ class WaveConfig:
     mip: bool = False
     mip_solver: str = "scip"
     mip_max_nodes: int = 100_000
+    proof_gap: float = 0.0
+    proof_plans: int = 50_000
+    proof_effort: float = 5.0
     time_limit_s: float | None = None
     workers: int = 1
 
@@ -155,7 +170,7 @@ class WaveConfig:
     def __post_init__(self) -> None:
         for name in ("lp_max_columns", "pricing_rounds", "master_effort",
                      "neighbourhoods", "neighbourhood_sources", "neighbourhood_nodes",
-                     "local_search_rounds", "mip_max_nodes"):
+                     "local_search_rounds", "mip_max_nodes", "proof_plans", "proof_effort"):
             if getattr(self, name) < 0:
                 raise ValueError(f"WaveConfig.{name} is {getattr(self, name)}; "
                                  "it must be 0 or more")
@@ -171,6 +186,9 @@ class WaveConfig:
         if not 0 <= self.pricing_tolerance < 1:
             raise ValueError(f"WaveConfig.pricing_tolerance is {self.pricing_tolerance}; use a "
                              "fraction of the cost in [0, 1), such as 0.001")
+        if not 0 <= self.proof_gap < 1:
+            raise ValueError(f"WaveConfig.proof_gap is {self.proof_gap}; use a fraction of the "
+                             "cost in [0, 1), such as 0.003, or 0 to skip the proof step")
         if self.time_limit_s is not None and self.time_limit_s <= 0:
             raise ValueError(f"WaveConfig.time_limit_s is {self.time_limit_s}; use a positive "
                              "number of seconds, or None for no wall-clock stop")
@@ -183,7 +201,9 @@ class WaveResult:
     ``results`` are per order, in input order. Money is in the network currency: ``cost`` is
     the wave's objective without the short penalty, ``per_order_cost`` the same for the per-order
     pass; ``short_units`` count units left short (by the wave, by the per-order pass).
-    ``bound`` is a lower bound on the full objective (short penalty included, as are
+    ``bound`` is a lower bound on the full objective (the best of the LP relaxation, the
+    Lagrangian bound, the sum of per-order optima, and the proof step's and the whole-wave
+    MIP's, where they ran; short penalty included, as are
     ``objective`` and ``per_order_objective``) and ``gap`` is ``(objective - bound) / cost``.
     Where the per-order pass already reaches ``sum_of_optima`` (no order's best plan is in
     another's way), that plan is proven optimal and nothing joint runs: ``lp_bound`` and
@@ -210,7 +230,8 @@ class WaveResult:
     seconds: float
     #: seconds per step, in order: ``build`` (rules, problems), ``optima``, ``per_order``,
     #: ``lp``, ``column_generation``, ``master_mip``, ``local_search``, ``neighbourhoods``,
-    #: ``mip``, ``results`` (the joint orders' results; steps that did not run are left out)
+    #: ``proof``, ``mip``, ``results`` (the joint orders' results; steps that did not run are
+    #: left out)
     phases: tuple[tuple[str, float], ...] = ()
 
 
@@ -534,7 +555,7 @@ def _allocate_wave(
         if value < best_obj:
             best_x, best_obj = xs, value
 
-    # 3-6: bound, then improve the plan (each step starts from the best so far)
+    # 3-7: bound, then improve the plan (each step starts from the best so far)
     lagrangian = 0
     if contended and config.pricing_rounds:
         lagrangian = model.column_generation([wish, best_x], alone, config.pricing_rounds,
@@ -556,6 +577,18 @@ def _allocate_wave(
     if contended and config.neighbourhoods:
         consider(model.neighbourhood_search(best_x, alone, wish, config), "neighbourhoods")
         lap("neighbourhoods")
+    proof_bound = 0
+    if contended and config.proof_gap and config.pricing_rounds:
+        so_far = max(lp_bound or 0, optima, lagrangian)
+        best_cost = sum(_cost_and_short(j.problem, x)[0] for j, x in zip(joint, best_x,
+                                                                            strict=True))
+        target = best_obj - int(config.proof_gap * best_cost)
+        if target > so_far:
+            proof_x, proof_bound = model.prove(best_x, target, config.proof_plans,
+                                               config.proof_effort)
+            if proof_x is not None:
+                consider(proof_x, "proof")
+        lap("proof")
     cp_bound = 0
     if contended and config.mip:
         mip_x, cp_bound = model.solve_mip(best_x, config.mip_solver, config.mip_max_nodes)
@@ -586,7 +619,7 @@ def _allocate_wave(
     lap("results")
     # the MIP's bound ignores plans through columns reduced-cost fixing dropped, which cost at
     # least the per-order plan: it bounds only below that
-    bound = max(lp_bound or 0, optima, lagrangian, min(cp_bound, base_obj))
+    bound = max(lp_bound or 0, optima, lagrangian, min(cp_bound, base_obj), proof_bound)
     wave_obj = wave_cost + penalty * wave_short
     bound = min(bound, wave_obj)
     gap = (wave_obj - bound) / wave_cost if wave_cost else 0.0
@@ -749,6 +782,9 @@ class _JointModel:
         self.prices = np.zeros(len(stock), dtype=np.int64)
         # column generation's plans per order (by their bytes)
         self.generated: list[dict[bytes, np.ndarray]] = []
+        # the prices of column generation's best Lagrangian bound, and each order's priced
+        # optimum there (or a lower bound of it)
+        self.lagrange: tuple[np.ndarray, list[int]] | None = None
 
     def _build(self, integer: bool, hints: list[np.ndarray] | None = None) -> tuple[
         Any, dict[tuple[int, int], Any], dict[tuple[int, int, int], Any]
@@ -997,6 +1033,7 @@ class _JointModel:
             bound = sum(value) - int((lam * stock).sum())
             if bound > best:
                 best, centre = bound, lam.astype(np.float64)
+                self.lagrange = lam, value
             return found
 
         for round_ in range(rounds):
@@ -1089,6 +1126,153 @@ class _JointModel:
             return None
         return [pick if isinstance(pick, np.ndarray)
                 else next(x for z, x in pick if solver.boolean_value(z)) for pick in chosen]
+
+    def prove(self, hint: list[np.ndarray], target: int, max_plans: int, effort: float
+              ) -> tuple[list[np.ndarray] | None, int]:
+        """Solve the wave exactly over every plan within reach of the bound: the plan found
+        (``None``: none better than what the caller has, or the step could not run) and a
+        proven lower bound of the wave's objective (0 where nothing was proven).
+
+        At column generation's best prices ``λ`` every wave plan costs at least
+        ``L + Σ_o (c_o − v_o)``, ``L`` being its Lagrangian bound, ``c_o`` order ``o``'s plan
+        at those prices and ``v_o ≤`` its priced optimum. So a plan below ``L + δ`` gives each
+        order a plan within ``δ`` of ``v_o`` — few, and :func:`plans_within` lists them all —
+        and the wave's best plan among those (CP-SAT, one worker, at most ``effort``
+        deterministic seconds, warm-started with ``hint`` where its plans are among them)
+        either costs less than ``L + δ`` (then it is optimal) or proves ``L + δ``. ``δ`` is
+        what lifts the bound to ``target``, halved while the orders have more than
+        ``max_plans`` such plans together (at most three times).
+
+        Before the MIP, a cell that the orders' plans could not overdraw even if each took the
+        most any of its plans takes is left out, and an order keeps, among plans that take the
+        same units of the other cells, only its cheapest (the first, on ties).
+        """
+        from ortools.sat.python import cp_model
+
+        if self.lagrange is None:
+            return None, 0
+        lam, value = self.lagrange
+        lagrangian = sum(value) - int((lam * self.stock).sum())
+        delta = target - lagrangian
+        if delta <= 0:
+            return None, 0
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] | None = None
+        for _ in range(4):
+            found = self._plans_within(lam, value, delta, max_plans)
+            if found is not None or self.out_of_time():
+                break
+            delta //= 2
+        if found is None:
+            return None, 0
+        if any(not len(vals) for _, _, vals, _ in found):
+            # some order has no plan within δ of its priced optimum: every wave plan costs
+            # more than L + δ
+            return None, lagrangian + delta
+        left = self.stock.copy()
+        alive = [np.arange(len(vals)) for _, _, vals, _ in found]
+        fixed = np.zeros(len(found), dtype=np.bool_)
+        while True:
+            most = np.zeros(len(left), dtype=np.int64)
+            for o, (cells, use, _, _) in enumerate(found):
+                if not fixed[o]:
+                    most[cells] += use[alive[o]].max(axis=0)
+            binding = most > left
+            changed = False
+            for o, (cells, use, vals, _) in enumerate(found):
+                if fixed[o]:
+                    continue
+                at = alive[o]
+                keys = np.ascontiguousarray(use[at][:, binding[cells]])
+                # per distinct use of the binding cells, the cheapest plan (the first on ties)
+                cheapest: dict[bytes, int] = {}
+                for n in np.lexsort((at, vals[at])).tolist():
+                    cheapest.setdefault(keys[n].tobytes(), n)
+                keep = np.sort(at[np.fromiter(cheapest.values(), dtype=np.int64)])
+                if len(keep) < len(at):
+                    alive[o], changed = keep, True
+                if len(keep) == 1:
+                    fixed[o], changed = True, True
+                    left[cells] -= use[keep[0]]
+            if not changed:
+                break
+        model = cp_model.CpModel()
+        terms: dict[int, list[tuple[Any, int]]] = {}
+        objective: list[tuple[Any, int]] = []
+        base = 0
+        choice: list[list[tuple[Any, int]]] = []
+        for o, (cells, use, vals, xs) in enumerate(found):
+            at = alive[o]
+            floor = int(vals[at].min())
+            base += floor
+            if fixed[o]:
+                choice.append([])
+                continue
+            want = hint[o].tobytes()
+            picks = []
+            hot = np.flatnonzero(binding[cells])
+            for n in at.tolist():
+                z = model.new_bool_var("")
+                picks.append((z, n))
+                if vals[n] > floor:
+                    objective.append((z, int(vals[n]) - floor))
+                for h in hot.tolist():
+                    if use[n, h]:
+                        terms.setdefault(int(cells[h]), []).append((z, int(use[n, h])))
+                model.add_hint(z, xs[n].tobytes() == want)
+            model.add_exactly_one(z for z, _ in picks)
+            choice.append(picks)
+        for c, zs in terms.items():
+            if sum(q for _, q in zs) > left[c]:
+                model.add(cp_model.LinearExpr.weighted_sum([z for z, _ in zs],
+                                                           [q for _, q in zs]) <= int(left[c]))
+        unit = math.gcd(*(v for _, v in objective)) or 1
+        model.minimize(cp_model.LinearExpr.weighted_sum([z for z, _ in objective],
+                                                        [v // unit for _, v in objective]))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_deterministic_time = effort
+        if self.deadline is not None:
+            solver.parameters.max_time_in_seconds = max(self.deadline - time.perf_counter(), 0.01)
+        status = solver.solve(model)
+        if status == cp_model.INFEASIBLE:
+            # no choice of those plans fits the stock: every wave plan costs more than L + δ
+            return None, lagrangian + delta
+        if status != cp_model.OPTIMAL and status != cp_model.FEASIBLE:
+            # nothing found within the effort; CP-SAT's bound holds all the same
+            return None, min(base + int(solver.best_objective_bound) * unit,
+                             lagrangian + delta)
+        bound = min(base + int(solver.best_objective_bound) * unit, lagrangian + delta)
+        plans = []
+        for o, (_, _, _, xs) in enumerate(found):
+            n = alive[o][0] if fixed[o] else next(n for z, n in choice[o]
+                                                  if solver.boolean_value(z))
+            plans.append(xs[n])
+        return plans, bound
+
+    def _plans_within(self, lam: np.ndarray, value: list[int], delta: int, max_plans: int
+                      ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] | None:
+        """Per order, every plan whose objective at prices ``lam`` is within ``delta`` of
+        ``value``: the cells the order may use, each plan's units of them, its objective
+        (unpriced, with the common short penalty) and its quantities; ``None`` if more than
+        ``max_plans`` in all."""
+        out = []
+        total = 0
+        for o, p in enumerate(self.problems):
+            got = plans_within(self.priced(o, self.stock, lam), value[o] + delta,
+                               max_plans - total)
+            if got is None:
+                return None
+            xs, priced = got
+            total += len(xs)
+            if total > max_plans or self.out_of_time():
+                return None
+            cid = self.cid[o]
+            cells, at = np.unique(cid, return_inverse=True)
+            flat = xs.reshape(len(xs), p.n_lines * p.n_sources)
+            use = np.zeros((len(xs), len(cells)), dtype=np.int64)
+            np.add.at(use.T, at.reshape(-1), flat.T)
+            out.append((cells, use, priced - use @ lam[cells], xs))
+        return out
 
     @cached_property
     def keys(self) -> list[np.ndarray]:

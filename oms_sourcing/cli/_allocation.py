@@ -188,6 +188,11 @@ def wave(
     mip: Annotated[bool, typer.Option(
         "--mip", help="Also solve the whole wave as one MIP (SCIP; slow on large waves).",
     )] = False,
+    proof_gap: Annotated[float, typer.Option(
+        "--proof-gap", min=0.0, max=0.999, help="Prove the plan within this fraction of its "
+                                                "cost (e.g. 0.003) by solving the wave exactly "
+                                                "over every plan near the bound; 0: skip.",
+    )] = 0.0,
     time_limit: Annotated[float | None, typer.Option(
         "--time-limit", min=0.0, help="A wall-clock safety stop in seconds (plans then may "
                                       "differ from run to run); default: none.",
@@ -214,7 +219,8 @@ def wave(
             return
         skus = {line.sku for order in loaded.orders for line in order.lines}
         at = decided_at or max(order.created_at for order in loaded.orders)
-        chosen: dict[str, Any] = {"mip": mip, "time_limit_s": time_limit or None}
+        chosen: dict[str, Any] = {"mip": mip, "time_limit_s": time_limit or None,
+                                  "proof_gap": proof_gap}
         if neighbourhoods is not None:
             chosen["neighbourhoods"] = neighbourhoods
         config = (WaveConfig.large(workers, **chosen) if large

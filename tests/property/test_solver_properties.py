@@ -4,18 +4,21 @@ same problem always gets the same plan."""
 
 from __future__ import annotations
 
+import itertools
+import math
 from unittest import mock
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from oms_sourcing.allocation import exact as exact_module
+from oms_sourcing.allocation._plans import plans_within
 from oms_sourcing.allocation.check import check_plan
 from oms_sourcing.allocation.cpsat import solve_cpsat
 from oms_sourcing.allocation.exact import solve_exact, source_floors
-from oms_sourcing.allocation.problem import AllocationProblem, SolveStatus
+from oms_sourcing.allocation.problem import AllocationProblem, SolveStatus, make_plan
 from oms_sourcing.allocation.ranked import solve_ranked
 
 
@@ -228,3 +231,46 @@ def test_trying_every_source_set_proves_the_optimum_the_lattice_dp_finds(
     with mock.patch.object(exact_module, "_SETS_MAX_CELLS", 0):
         lattice = solve_exact(problem, node_limit=200_000)
     assert lattice is not None and lattice.objective == exact.objective
+
+
+def every_plan(problem: AllocationProblem) -> dict[bytes, int] | None:
+    """Every feasible plan of a small ``problem`` and its objective, by brute force: each
+    line's units over its allowed sources in every way, kept if the SKUs' stock and the
+    shipment limit hold (the checker's own rules); ``None`` if there are too many to try."""
+    fills = []
+    for i in range(problem.n_lines):
+        ks = np.flatnonzero(problem.allowed[i])
+        rows = []
+        for qty in itertools.product(range(int(problem.demand[i]) + 1), repeat=len(ks)):
+            if sum(qty) <= problem.demand[i]:
+                row = np.zeros(problem.n_sources, dtype=np.int64)
+                row[ks] = qty
+                rows.append(row)
+        fills.append(rows)
+    if math.prod(len(rows) for rows in fills) > 3_000:
+        return None
+    found = {}
+    for rows in itertools.product(*fills):
+        x = np.array(rows, dtype=np.int64).reshape(problem.n_lines, problem.n_sources)
+        plan = make_plan(problem, x, problem.demand - x.sum(axis=1),
+                         status=SolveStatus.FEASIBLE, solver="test")
+        if check_plan(problem, plan) == []:
+            found[x.tobytes()] = plan.objective
+    return found
+
+
+@given(problem=problems(side_constraints=False), slack=st.integers(0, 3000))
+def test_listing_the_plans_within_a_limit_finds_every_one_brute_force_finds(
+    problem: AllocationProblem, slack: int,
+) -> None:
+    assume(problem.n_lines * problem.n_sources <= 8)
+    every = every_plan(problem)
+    assume(every is not None)
+    assert every is not None
+    limit = solve_cpsat(problem).objective + slack
+    listed = plans_within(problem, limit, max_plans=10**6)
+    assert listed is not None
+    xs, values = listed
+    want = {key: value for key, value in every.items() if value <= limit}
+    assert {x.tobytes(): int(v) for x, v in zip(xs, values, strict=True)} == want
+    assert len(xs) == len(want)     # each plan once

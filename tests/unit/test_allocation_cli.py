@@ -220,12 +220,12 @@ def test_wave_large_uses_the_large_wave_settings_with_what_the_command_line_over
 
     monkeypatch.setattr(wave_module, "allocate_wave", spy)
     path = write_jsonl(tmp_path / "orders.jsonl", example_orders(20))
-    for extra in ((), ("--neighbourhoods", "5")):
+    for extra in ((), ("--neighbourhoods", "5", "--proof-gap", "0.003")):
         result = invoke(app, "wave", *data_args(rules=RULES / "cost.yaml"), path, "--brief",
                         "--large", *extra)
         assert result.exit_code == 0, result.output
     assert seen == [wave_module.WaveConfig.large(1),
-                    wave_module.WaveConfig.large(1, neighbourhoods=5)]
+                    wave_module.WaveConfig.large(1, neighbourhoods=5, proof_gap=0.003)]
     assert seen[0].neighbourhoods == 0 and not seen[0].price_directed
 
 

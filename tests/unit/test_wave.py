@@ -177,6 +177,8 @@ def test_the_neighbourhood_search_alone_swaps_what_one_order_at_a_time_cannot() 
     ("pricing_tolerance", 1.5, "fraction of the cost"),
     ("master_effort", -1.0, "0 or more"),
     ("time_limit_s", 0.0, "or None"),
+    ("proof_gap", -0.1, "0 to skip"),
+    ("proof_plans", -1, "0 or more"),
 ])
 def test_a_wave_config_names_the_field_the_value_and_the_fix(
     field: str, value: object, fix: str,
@@ -221,7 +223,9 @@ def reference(orders: list[Order], stock: dict[tuple[str, str], int]) -> tuple[i
 
 CONFIGS = [WaveConfig(), WaveConfig(mip=True, neighbourhoods=0),
            WaveConfig(lp=False, pricing_rounds=3, master_effort=0, neighbourhood_orders=2),
-           WaveConfig(lp=False, local_search_rounds=0, neighbourhoods=0)]
+           WaveConfig(lp=False, local_search_rounds=0, neighbourhoods=0),
+           WaveConfig(lp=False, local_search_rounds=0, neighbourhoods=0, price_directed=False,
+                      proof_gap=1e-9)]
 
 
 @settings(max_examples=25, deadline=None)
@@ -391,3 +395,25 @@ def test_column_generation_goes_on_with_simplex_when_the_interior_point_stalls(
     assert stalled.lagrangian_bound is not None
     assert stalled.lagrangian_bound >= healthy.lagrangian_bound * D("0.999")
     assert stalled.objective <= stalled.per_order_objective
+
+
+def test_the_proof_step_closes_the_gap_column_generation_leaves_on_a_scarce_unit() -> None:
+    # two customers want 2 pans each and Hamburg has 3: one of them gets a unit short, which
+    # column generation's bound spreads over both orders' plans at once
+    orders = [order(1, "hamburg", PAN=2), order(2, "munich", PAN=2)]
+    led = ledger({("WH-HAM", "PAN"): 3})
+    settings = {"lp": False, "local_search_rounds": 0, "neighbourhoods": 0,
+                "price_directed": False}
+    waves = [allocate_wave(orders, POLICY, NETWORK, led.snapshot(["PAN"]), NOW,
+                           catalog=CATALOG, config=WaveConfig(**settings, proof_gap=gap))
+             for gap in (0.0, 0.01, 1e-9)]
+    plain, within, proven = waves
+    assert plain.status == "feasible" and plain.gap > 0.01
+    assert plain.lagrangian_bound is not None and plain.bound == plain.lagrangian_bound
+    # the proof lifts the bound as far as asked: to 1 % of the cost, then to the optimum
+    assert within.gap <= 0.01 and within.bound > plain.bound
+    assert proven.status == "optimal" and proven.gap == 0
+    assert proven.bound == proven.objective
+    assert (proven.short_units, proven.cost) == reference(orders, {("WH-HAM", "PAN"): 3,
+                                                                   ("WH-MUC", "PAN"): 0})
+    assert "proof" in dict(proven.phases) and "proof" not in dict(plain.phases)
