@@ -1195,6 +1195,10 @@ class _JointModel:
                     left[cells] -= use[keep[0]]
             if not changed:
                 break
+        if (left < 0).any():
+            # orders left with one plan each overdraw a cell: no choice of the plans listed
+            # fits the stock, so every wave plan costs more than L + δ
+            return None, lagrangian + delta
         model = cp_model.CpModel()
         terms: dict[int, list[tuple[Any, int]]] = {}
         objective: list[tuple[Any, int]] = []
