@@ -18,7 +18,9 @@ Run with ``pytest benchmarks/bench_wave.py --benchmark-only -s``. Environment:
   ``WAVE_TIME_LIMIT`` a wall-clock stop (default none),
 * ``WAVE_WORKERS`` (2): processes solving orders alone (the same plans for any number),
 * ``WAVE_CONFIG=large``: the defaults above become ``WaveConfig.large()``'s (column
-  generation within 0.3 %, no price-directed pass, local or neighbourhood search).
+  generation within 0.3 %, no price-directed pass, local or neighbourhood search);
+  ``WAVE_CONFIG=proven`` ``WaveConfig.proven()``'s (column generation to the end, the master
+  MIP, the proof step within 0.3 %).
 
 Reported per case: wave and per-order cost and short units, the bounds (LP, Lagrangian, sum of
 per-order optima), the gap of both plans to the best bound, and the seconds of each step.
@@ -53,8 +55,10 @@ def parse_case(text: str) -> tuple[int, int, int, int]:
 SIZES = [parse_case(case) for case in
          os.environ.get("WAVE_SIZES", "1000x50x3,1000x50x10,1000x500x3").split(",")]
 LIMIT = os.environ.get("WAVE_TIME_LIMIT")
-# the settings' defaults: WaveConfig's, or with WAVE_CONFIG=large WaveConfig.large()'s
-BASE = WaveConfig.large() if os.environ.get("WAVE_CONFIG") == "large" else WaveConfig()
+# the settings' defaults: WaveConfig's, or with WAVE_CONFIG=large (proven) WaveConfig.large()'s
+# (WaveConfig.proven()'s)
+BASE = {"large": WaveConfig.large(), "proven": WaveConfig.proven()}.get(
+    os.environ.get("WAVE_CONFIG", ""), WaveConfig())
 
 
 def _setting(name: str, field: str) -> str:

@@ -185,14 +185,20 @@ def wave(
         "--large", help="The settings for large waves (WaveConfig.large): column generation "
                         "within 0.3 % of its bound, the master MIP's plan, no local search.",
     )] = False,
+    proven: Annotated[bool, typer.Option(
+        "--proven", help="The settings for a proven gap (WaveConfig.proven): column "
+                         "generation to the end, the master MIP, then the proof step within "
+                         "--proof-gap (default 0.003).",
+    )] = False,
     mip: Annotated[bool, typer.Option(
         "--mip", help="Also solve the whole wave as one MIP (SCIP; slow on large waves).",
     )] = False,
-    proof_gap: Annotated[float, typer.Option(
+    proof_gap: Annotated[float | None, typer.Option(
         "--proof-gap", min=0.0, max=0.999, help="Prove the plan within this fraction of its "
                                                 "cost (e.g. 0.003) by solving the wave exactly "
-                                                "over every plan near the bound; 0: skip.",
-    )] = 0.0,
+                                                "over every plan near the bound; 0: skip "
+                                                "(the default, but 0.003 with --proven).",
+    )] = None,
     time_limit: Annotated[float | None, typer.Option(
         "--time-limit", min=0.0, help="A wall-clock safety stop in seconds (plans then may "
                                       "differ from run to run); default: none.",
@@ -210,6 +216,9 @@ def wave(
     stderr."""
     from oms_sourcing.allocation.wave import WaveConfig, allocate_wave
 
+    if large and proven:
+        raise typer.BadParameter("--large and --proven are two sets of settings; use one "
+                                 "(and change single settings with their own options)")
     decided_at = _parse_now(now)
     err_console = Console(stderr=True, highlight=False)
     with reported_errors(err_console):
@@ -219,11 +228,13 @@ def wave(
             return
         skus = {line.sku for order in loaded.orders for line in order.lines}
         at = decided_at or max(order.created_at for order in loaded.orders)
-        chosen: dict[str, Any] = {"mip": mip, "time_limit_s": time_limit or None,
-                                  "proof_gap": proof_gap}
+        chosen: dict[str, Any] = {"mip": mip, "time_limit_s": time_limit or None}
         if neighbourhoods is not None:
             chosen["neighbourhoods"] = neighbourhoods
+        if proof_gap is not None:
+            chosen["proof_gap"] = proof_gap
         config = (WaveConfig.large(workers, **chosen) if large
+                  else WaveConfig.proven(workers=workers, **chosen) if proven
                   else WaveConfig(workers=workers, **chosen))
         result = allocate_wave(loaded.orders, loaded.ruleset, loaded.network,
                                loaded.ledger.snapshot(skus), at, catalog=loaded.catalog,

@@ -206,7 +206,7 @@ def test_wave_sources_the_orders_together_and_says_how_it_compares(
     assert "wave of 40 orders" in result.stderr and "one by one" in result.stderr
 
 
-def test_wave_large_uses_the_large_wave_settings_with_what_the_command_line_overrides(
+def test_wave_large_and_proven_use_their_settings_with_what_the_command_line_overrides(
     app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from oms_sourcing.allocation import wave as wave_module
@@ -220,13 +220,20 @@ def test_wave_large_uses_the_large_wave_settings_with_what_the_command_line_over
 
     monkeypatch.setattr(wave_module, "allocate_wave", spy)
     path = write_jsonl(tmp_path / "orders.jsonl", example_orders(20))
-    for extra in ((), ("--neighbourhoods", "5", "--proof-gap", "0.003")):
+    for extra in (("--large",), ("--large", "--neighbourhoods", "5", "--proof-gap", "0.003"),
+                  ("--proven",), ("--proven", "--proof-gap", "0.01")):
         result = invoke(app, "wave", *data_args(rules=RULES / "cost.yaml"), path, "--brief",
-                        "--large", *extra)
+                        *extra)
         assert result.exit_code == 0, result.output
     assert seen == [wave_module.WaveConfig.large(1),
-                    wave_module.WaveConfig.large(1, neighbourhoods=5, proof_gap=0.003)]
+                    wave_module.WaveConfig.large(1, neighbourhoods=5, proof_gap=0.003),
+                    wave_module.WaveConfig.proven(workers=1),
+                    wave_module.WaveConfig.proven(0.01, workers=1)]
     assert seen[0].neighbourhoods == 0 and not seen[0].price_directed
+    assert seen[2].proof_gap == 0.003 and seen[2].pricing_tolerance == 0
+    both = invoke(app, "wave", *data_args(rules=RULES / "cost.yaml"), path, "--large",
+                  "--proven")
+    assert both.exit_code != 0 and "use one" in both.output
 
 
 def test_bid_prices_from_a_history_feed_a_rule_that_weighs_stock_value(

@@ -363,6 +363,17 @@ def test_the_large_wave_settings_stop_after_the_master_mip_and_take_overrides() 
         WaveConfig.large(0)
 
 
+def test_the_proven_gap_settings_run_column_generation_to_the_end_then_the_proof() -> None:
+    proven = WaveConfig.proven()
+    assert (proven.pricing_tolerance, proven.proof_gap, proven.price_directed,
+            proven.local_search_rounds, proven.neighbourhoods, proven.workers) == (
+        0.0, 0.003, False, 0, 0, 1)
+    assert WaveConfig.proven(0.01, workers=2, lp=False) == replace(
+        proven, proof_gap=0.01, workers=2, lp=False)
+    with pytest.raises(ValueError, match="proof_gap"):
+        WaveConfig.proven(1.5)
+
+
 def test_column_generation_goes_on_with_simplex_when_the_interior_point_stalls(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
