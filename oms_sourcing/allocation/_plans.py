@@ -24,13 +24,15 @@ def plans_within(p: AllocationProblem, limit: int, max_plans: int
                  ) -> tuple[IntArray, IntArray] | None:
     """Every plan of ``p`` whose objective is at most ``limit``: quantities shaped
     ``(plans, lines, sources)`` and their objectives, or ``None`` if there are more than
-    ``max_plans`` or ``p`` has side constraints (bundles, single sources, capacities...).
+    ``max_plans`` (or more than ``4 * max_plans`` partial plans, or a line with more ways to
+    be filled, or too many pairs of partial plans and a line's ways to weigh at once), ``p``
+    has side constraints (bundles, single sources, capacities...) or a negative fixed cost.
 
     A plan is any quantities within ``p``'s stock (shared by lines of the same SKU) and
     allowed sources, the rest of each line short at its short cost, and at most
     ``max_shipments`` shipments if set: ``p``'s feasible set."""
-    if p.has_side_constraints:
-        return None
+    if p.has_side_constraints or (np.asarray(p.fixed_cost) < 0).any():
+        return None     # (the pruning below counts on fixed costs only ever adding up)
     cols = np.flatnonzero(p.allowed.any(axis=0))
     n_lines = p.n_lines
     stock = np.asarray(p.stock)[:, cols]
@@ -71,6 +73,8 @@ def plans_within(p: AllocationProblem, limit: int, max_plans: int
     picks = np.zeros((1, 0), dtype=np.int64)         # each line's option, in `order`
     for pos, i in enumerate(order):
         qty, ocost = options[i]
+        if len(cost) * len(ocost) > _MAX_PAIRS:
+            return None
         oused = (qty > 0).astype(np.int64)
         # the fixed costs of both parts' sources, those they share counted once
         shared = (used * fixed) @ oused.T
@@ -114,23 +118,58 @@ def _line_options(demand: int, may: np.ndarray, stock: np.ndarray, unit: np.ndar
     ks = np.flatnonzero(may)
     table = _compositions(len(ks) + 1, int(demand))
     if table is None:
+        found = _grown(int(demand), stock[ks], unit[ks], fixed[ks], short, limit, max_options)
+        if found is None:
+            return None
+        table, cost = found
+    else:
+        # the last column of the table is the units left short
+        table = table[(table[:, :-1] <= stock[ks]).all(axis=1)]
+        cost = table @ np.append(unit[ks], short)
+        keep = cost + (table[:, :-1] > 0) @ fixed[ks] <= limit
+        table, cost = table[keep], cost[keep]
+    if len(cost) > max_options:
         return None
-    # the last column of the table is the units left short
-    table = table[(table[:, :-1] <= stock[ks]).all(axis=1)]
-    cost = table @ np.append(unit[ks], short)
-    keep = cost + (table[:, :-1] > 0) @ fixed[ks] <= limit
-    if keep.sum() > max_options:
-        return None
-    qty = np.zeros((int(keep.sum()), len(may)), dtype=np.int64)
-    qty[:, ks] = table[keep, :-1]
-    return qty, cost[keep]
+    qty = np.zeros((len(cost), len(may)), dtype=np.int64)
+    qty[:, ks] = table[:, :-1]
+    return qty, cost
 
 
-@functools.lru_cache(maxsize=256)
+def _grown(demand: int, stock: np.ndarray, unit: np.ndarray, fixed: np.ndarray, short: int,
+           limit: int, max_options: int) -> tuple[IntArray, IntArray] | None:
+    """:func:`_line_options` for a line with too many splits to list them all: the options
+    grown a unit at a time, each to a source no earlier than the last one's (every multiset
+    once; the last column is short), pruned by their cost, their sources' fixed costs and the
+    cheapest the units still to come can cost; ``None`` if more than ``max_options`` at any
+    step. Quantities ``(options, sources + 1)`` and costs."""
+    n = len(unit)
+    price = np.append(unit, short)
+    cap = np.append(stock, demand)
+    fixed_all = np.append(fixed, 0)
+    cheapest = int(price.min())
+    qty = np.zeros((1, n + 1), dtype=np.int64)
+    last = np.zeros(1, dtype=np.int64)
+    cost = np.zeros(1, dtype=np.int64)
+    for step in range(demand):
+        a, c = np.nonzero(np.arange(n + 1)[None, :] >= last[:, None])
+        ok = qty[a, c] < cap[c]
+        a, c = a[ok], c[ok]
+        grown = qty[a]
+        grown[np.arange(len(a)), c] += 1
+        grown_cost = cost[a] + price[c]
+        keep = (grown_cost + (demand - step - 1) * cheapest + (grown > 0) @ fixed_all
+                <= limit)
+        qty, last, cost = grown[keep], c[keep], grown_cost[keep]
+        if len(cost) > max_options:
+            return None
+    return qty, cost
+
+
+@functools.lru_cache(maxsize=32)
 def _compositions(parts: int, total: int) -> IntArray | None:
     """Every way to split ``total`` units into ``parts`` ordered parts, one per row (read-only;
-    ``None`` if more than ``_MAX_COMPOSITIONS``)."""
-    if math.comb(total + parts - 1, total) > _MAX_COMPOSITIONS:
+    ``None`` if that table would hold more than ``_MAX_TABLE`` numbers)."""
+    if math.comb(total + parts - 1, total) * parts > _MAX_TABLE:
         return None
     rows = np.array([np.bincount(c, minlength=parts) for c in
                      itertools.combinations_with_replacement(range(parts), total)],
@@ -141,5 +180,7 @@ def _compositions(parts: int, total: int) -> IntArray | None:
 
 _FAR = np.iinfo(np.int64).max // 4    # no option (sums of a few stay within int64)
 
-#: the most ways to fill one line that :func:`plans_within` considers before giving up
-_MAX_COMPOSITIONS = 200_000
+#: the most numbers in a table of every split of a line's units (4 MB; larger: grown, pruned)
+_MAX_TABLE = 500_000
+#: the most (partial plan, line option) pairs weighed at once before giving up
+_MAX_PAIRS = 4_000_000

@@ -1144,8 +1144,8 @@ class _JointModel:
     def prove(self, hint: list[np.ndarray], target: int, max_plans: int, effort: float
               ) -> tuple[list[np.ndarray] | None, int]:
         """Solve the wave exactly over every plan within reach of the bound: the plan found
-        (``None``: none better than what the caller has, or the step could not run) and a
-        proven lower bound of the wave's objective (0 where nothing was proven).
+        (``None``: none found, or the step could not run) and a proven lower bound of the
+        wave's objective (0 where nothing was proven).
 
         At column generation's best prices ``λ`` every wave plan costs at least
         ``L + Σ_o (c_o − v_o)``, ``L`` being its Lagrangian bound, ``c_o`` order ``o``'s plan
@@ -1163,8 +1163,9 @@ class _JointModel:
         """
         from ortools.sat.python import cp_model
 
-        if self.lagrange is None:
-            return None, 0
+        if self.lagrange is None or any(p.has_side_constraints or (p.fixed_cost < 0).any()
+                                        for p in self.problems):
+            return None, 0      # (plans_within does not list such orders' plans)
         lam, value = self.lagrange
         lagrangian = sum(value) - int((lam * self.stock).sum())
         delta = target - lagrangian

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from oms_sourcing.allocation import _plans as plans_module
 from oms_sourcing.allocation import exact as exact_module
 from oms_sourcing.allocation._plans import plans_within
 from oms_sourcing.allocation.check import check_plan
@@ -259,16 +260,24 @@ def every_plan(problem: AllocationProblem) -> dict[bytes, int] | None:
     return found
 
 
+@pytest.mark.parametrize("tables", [True, False], ids=["split-tables", "grown-unit-by-unit"])
 @given(problem=problems(side_constraints=False), slack=st.integers(0, 3000))
 def test_listing_the_plans_within_a_limit_finds_every_one_brute_force_finds(
-    problem: AllocationProblem, slack: int,
+    tables: bool, problem: AllocationProblem, slack: int,
 ) -> None:
     assume(problem.n_lines * problem.n_sources <= 8)
     every = every_plan(problem)
     assume(every is not None)
     assert every is not None
     limit = solve_cpsat(problem).objective + slack
-    listed = plans_within(problem, limit, max_plans=10**6)
+    plans_module._compositions.cache_clear()
+    try:
+        # without tables, every line's ways to be filled are grown a unit at a time
+        with mock.patch.object(plans_module, "_MAX_TABLE",
+                               plans_module._MAX_TABLE if tables else 0):
+            listed = plans_within(problem, limit, max_plans=10**6)
+    finally:
+        plans_module._compositions.cache_clear()
     assert listed is not None
     xs, values = listed
     want = {key: value for key, value in every.items() if value <= limit}
