@@ -1124,19 +1124,8 @@ class _JointModel:
                 model.add_hint(z, key == hint[o].tobytes())
             model.add_exactly_one(z for z, _ in picks)
             chosen.append(picks)
-        for c, zs in terms.items():
-            if sum(q for _, q in zs) > left[c]:
-                model.add(cp_model.LinearExpr.weighted_sum([z for z, _ in zs],
-                                                           [q for _, q in zs]) <= int(left[c]))
-        unit = math.gcd(*(v for _, v in objective)) or 1
-        model.minimize(cp_model.LinearExpr.weighted_sum([z for z, _ in objective],
-                                                        [v // unit for _, v in objective]))
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 1
-        solver.parameters.max_deterministic_time = effort
-        if self.deadline is not None:
-            solver.parameters.max_time_in_seconds = max(self.deadline - time.perf_counter(), 0.01)
-        if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        solver, status, _ = self._solve_choice(model, terms, left, objective, effort)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         return [pick if isinstance(pick, np.ndarray)
                 else next(x for z, x in pick if solver.boolean_value(z)) for pick in chosen]
@@ -1240,19 +1229,7 @@ class _JointModel:
                 model.add_hint(z, xs[n].tobytes() == want)
             model.add_exactly_one(z for z, _ in picks)
             choice.append(picks)
-        for c, zs in terms.items():
-            if sum(q for _, q in zs) > left[c]:
-                model.add(cp_model.LinearExpr.weighted_sum([z for z, _ in zs],
-                                                           [q for _, q in zs]) <= int(left[c]))
-        unit = math.gcd(*(v for _, v in objective)) or 1
-        model.minimize(cp_model.LinearExpr.weighted_sum([z for z, _ in objective],
-                                                        [v // unit for _, v in objective]))
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 1
-        solver.parameters.max_deterministic_time = effort
-        if self.deadline is not None:
-            solver.parameters.max_time_in_seconds = max(self.deadline - time.perf_counter(), 0.01)
-        status = solver.solve(model)
+        solver, status, unit = self._solve_choice(model, terms, left, objective, effort)
         if status == cp_model.INFEASIBLE:
             # no choice of those plans fits the stock: every wave plan costs more than L + δ
             return None, lagrangian + delta
@@ -1292,6 +1269,30 @@ class _JointModel:
             np.add.at(use.T, at.reshape(-1), flat.T)
             out.append((cells, use, priced - use @ lam[cells], xs))
         return out
+
+    def _solve_choice(self, model: Any, terms: dict[int, list[tuple[Any, int]]],
+                      left: np.ndarray, objective: list[tuple[Any, int]], effort: float
+                      ) -> tuple[Any, Any, int]:
+        """Finish and solve a CP-SAT model in which each order picks one plan: a stock row for
+        each cell its plans could overdraw (``terms``: the plans' booleans and units per cell;
+        ``left``: the stock), and the objective (booleans and costs, divided by their common
+        divisor). One worker (deterministic), at most ``effort`` deterministic seconds and the
+        deadline. Returns the solver, its status and that divisor."""
+        from ortools.sat.python import cp_model
+
+        for c, zs in terms.items():
+            if sum(q for _, q in zs) > left[c]:
+                model.add(cp_model.LinearExpr.weighted_sum([z for z, _ in zs],
+                                                           [q for _, q in zs]) <= int(left[c]))
+        unit = math.gcd(*(v for _, v in objective)) or 1
+        model.minimize(cp_model.LinearExpr.weighted_sum([z for z, _ in objective],
+                                                        [v // unit for _, v in objective]))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_deterministic_time = effort
+        if self.deadline is not None:
+            solver.parameters.max_time_in_seconds = max(self.deadline - time.perf_counter(), 0.01)
+        return solver, solver.solve(model), unit
 
     @cached_property
     def keys(self) -> list[np.ndarray]:
