@@ -11,7 +11,9 @@ Run with ``pytest benchmarks/bench_fulfillment_family.py --benchmark-only -s``. 
 ``FAMILY_RESOLVE`` (default 0: off) adds the bid-price policy with its DLP re-solved that many
 times over the horizon (remaining periods, stock left). ``FAMILY_JOBS`` (default 1) solves
 that many instances at once, in separate processes. ``FAMILY_SEEDS`` picks the instances
-(``0-29``, ``8,9,12-15``; default ``0`` to ``FAMILY_INSTANCES - 1``).
+(``0-29``, ``8,9,12-15``; default ``0`` to ``FAMILY_INSTANCES - 1``). ``FAMILY_ADDED_ONLY=1``
+runs only the policies ``FAMILY_WAVE`` and ``FAMILY_RESOLVE`` add (the DLP still), for a grid
+of those alone next to one of the three base policies (a results file per grid).
 
 ``FAMILY_RESULTS=path.jsonl`` keeps every finished instance as one JSON line in that file and
 takes the instances already there (same family, sequences, horizon, wave and re-solves) from it
@@ -60,6 +62,7 @@ WAVE = int(os.environ.get("FAMILY_WAVE", "0"))
 RESOLVE = int(os.environ.get("FAMILY_RESOLVE", "0"))
 JOBS = int(os.environ.get("FAMILY_JOBS", "1"))
 RESULTS = Path(os.environ["FAMILY_RESULTS"]) if os.environ.get("FAMILY_RESULTS") else None
+ADDED_ONLY = os.environ.get("FAMILY_ADDED_ONLY", "0") == "1"
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -80,35 +83,42 @@ POLICIES = ("myopic", "per-order optimal", "bid-price")
 
 
 def instance_costs(family: str, seed: int, sequences: int, horizon: int | None,
-                   wave: int = 0, resolve: int = 0) -> dict[str, Any]:
-    """One instance: its DLP, every policy's total cost on each sequence, and timings."""
+                   wave: int = 0, resolve: int = 0, added_only: bool = False
+                   ) -> dict[str, Any]:
+    """One instance: its DLP, every policy's total cost on each sequence, and timings
+    (``added_only``: only the wave and re-solving policies, if asked for)."""
+    if added_only and not (wave or resolve):
+        raise ValueError("added_only runs only the wave and re-solving policies: ask for one "
+                         "of them (FAMILY_WAVE, FAMILY_RESOLVE)")
     instance = make_instance(SPECS[family], seed, horizon)
     t0 = time.perf_counter()
     bound = dlp(instance)
     dlp_s = time.perf_counter() - t0
-    costs: dict[str, list[float]] = {name: [] for name in POLICIES}
+    costs: dict[str, list[float]] = {name: [] for name in POLICIES if not added_only}
     if wave:
         costs["wave"] = []
     if resolve:
         costs["bid-price re-solved"] = []
     per_order_ms: list[float] = []
     for sequence in range(sequences):
-        costs["myopic"].append(run_myopic(instance, sequence))
-        t0 = time.perf_counter()
-        costs["per-order optimal"].append(run_allocator(instance, sequence, OPTIMAL))
-        orders = sum(1 for _ in instance.arrivals(sequence))
-        per_order_ms.append((time.perf_counter() - t0) * 1000 / max(orders, 1))
-        costs["bid-price"].append(run_allocator(instance, sequence, BID_PRICE, bound.bid_prices))
+        if not added_only:
+            costs["myopic"].append(run_myopic(instance, sequence))
+            t0 = time.perf_counter()
+            costs["per-order optimal"].append(run_allocator(instance, sequence, OPTIMAL))
+            orders = sum(1 for _ in instance.arrivals(sequence))
+            per_order_ms.append((time.perf_counter() - t0) * 1000 / max(orders, 1))
+            costs["bid-price"].append(run_allocator(instance, sequence, BID_PRICE,
+                                                    bound.bid_prices))
         if wave:
             costs["wave"].append(run_waves(instance, sequence, wave))
         if resolve:
             costs["bid-price re-solved"].append(run_resolving(instance, sequence, resolve))
     return {"family": family, "seed": seed, "sequences": sequences, "horizon": horizon,
-            "wave": wave, "resolve": resolve, "dlp": bound.value, "dlp_seconds": dlp_s,
-            "costs": costs, "allocate_ms_per_order": per_order_ms}
+            "wave": wave, "resolve": resolve, "added_only": added_only, "dlp": bound.value,
+            "dlp_seconds": dlp_s, "costs": costs, "allocate_ms_per_order": per_order_ms}
 
 
-_KEY = ("family", "seed", "sequences", "horizon", "wave", "resolve")
+_KEY = ("family", "seed", "sequences", "horizon", "wave", "resolve", "added_only")
 
 
 def _kept(results: Path | None) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -120,6 +130,7 @@ def _kept(results: Path | None) -> dict[tuple[Any, ...], dict[str, Any]]:
         if line.strip():
             try:
                 one = json.loads(line)
+                one.setdefault("added_only", False)     # (lines written before it existed)
                 kept[tuple(one[k] for k in _KEY)] = one
             except (ValueError, KeyError) as err:
                 raise ValueError(f"{results}:{number}: not an instance's result ({err}); "
@@ -140,17 +151,19 @@ def _solved(args: list[tuple[Any, ...]], jobs: int) -> Iterator[dict[str, Any]]:
 
 def run_family(family: str, instances: int | Iterable[int], sequences: int,
                horizon: int | None, wave: int = 0, resolve: int = 0, jobs: int = 1,
-               results: Path | None = None) -> dict[str, Any]:
+               results: Path | None = None, added_only: bool = False) -> dict[str, Any]:
     """Every policy on every instance and sequence: ratios to the DLP, and timings.
 
     ``instances`` is a count (seeds 0 to n - 1) or the seeds themselves. ``wave`` > 0 adds the
     wave policy with waves of that many arrivals; ``jobs`` > 1 solves that many instances at
     once in separate processes (the same figures, sooner; each process's per-order time is
     then that of a shared machine). With ``results``, instances already in that JSON-lines
-    file are read from it, and each one solved is appended as it finishes."""
+    file are read from it, and each one solved is appended as it finishes. ``added_only``:
+    only the wave and re-solving policies (see :func:`instance_costs`)."""
     seeds = list(range(instances)) if isinstance(instances, int) else list(instances)
     kept = _kept(results)
-    runs = {seed: (family, seed, sequences, horizon, wave, resolve) for seed in seeds}
+    runs = {seed: (family, seed, sequences, horizon, wave, resolve, added_only)
+            for seed in seeds}
     by_seed = {seed: kept[key] for seed, key in runs.items() if key in kept}
     todo = [key for seed, key in runs.items() if seed not in by_seed]
     for one in _solved(todo, jobs):
@@ -171,25 +184,24 @@ def run_family(family: str, instances: int | Iterable[int], sequences: int,
         **{f"{name} / DLP std": round(float(np.std(v)), 4) for name, v in ratios.items()},
         **{f"{name} / DLP per instance": [round(r, 4) for r in v] for name, v in ratios.items()},
         "dlp_seconds_mean": round(float(np.mean([d["dlp_seconds"] for d in done])), 3),
-        "allocate_ms_per_order": round(float(np.mean(
-            [ms for d in done for ms in d["allocate_ms_per_order"]])), 4),
+        "allocate_ms_per_order": round(float(np.mean(timed)), 4) if (timed := [
+            ms for d in done for ms in d["allocate_ms_per_order"]]) else None,
     }
 
 
 def test_bench_fulfillment_family(benchmark: Any, capsys: pytest.CaptureFixture[str]) -> None:
     info = benchmark.pedantic(run_family,
                               args=(FAMILY, SEEDS, SEQUENCES, HORIZON, WAVE, RESOLVE, JOBS,
-                                    RESULTS),
+                                    RESULTS, ADDED_ONLY),
                               rounds=1, iterations=1)
     benchmark.extra_info.update(info)
-    assert info["per-order optimal / DLP"] > 0
+    names = [key.removesuffix(" / DLP") for key in info if key.endswith(" / DLP")]
+    assert names and all(info[f"{name} / DLP"] > 0 for name in names)
+    labels = {"wave": f"waves of {WAVE}", "bid-price re-solved": f"re-solved x{RESOLVE}"}
     with capsys.disabled():
         print(f"\n[family] {FAMILY}, {len(SEEDS)} instances x {SEQUENCES} sequences "
               f"({info['taken_from_results']} taken from {RESULTS}), "
-              f"T = {info['horizon']}: cost / DLP myopic {info['myopic / DLP']}, per-order "
-              f"optimal {info['per-order optimal / DLP']}, bid-price {info['bid-price / DLP']}"
-              + (f", waves of {WAVE} {info['wave / DLP']}" if WAVE else "")
-              + (f", re-solved x{RESOLVE} {info['bid-price re-solved / DLP']}" if RESOLVE
-                 else "") + "; "
-              f"DLP {info['dlp_seconds_mean']} s; allocate {info['allocate_ms_per_order']} "
-              "ms/order")
+              f"T = {info['horizon']}: cost / DLP "
+              + ", ".join(f"{labels.get(name, name)} {info[f'{name} / DLP']}" for name in names)
+              + f"; DLP {info['dlp_seconds_mean']} s; allocate "
+              f"{info['allocate_ms_per_order']} ms/order")

@@ -119,6 +119,25 @@ def test_a_family_run_resumes_from_its_results_file(tmp_path: Path) -> None:
     assert other_horizon["solved_now"] == 1
 
 
+def test_a_grid_of_the_wave_alone_runs_only_the_wave_and_keeps_its_own_results(
+    tmp_path: Path,
+) -> None:
+    bench = load("bench_fulfillment_family")
+    results = tmp_path / "grid.jsonl"
+    base = bench.run_family("warmup", [0], sequences=1, horizon=120, wave=40,
+                            results=results)
+    alone = bench.run_family("warmup", [0], sequences=1, horizon=120, wave=40,
+                             results=results, added_only=True)
+    assert alone["solved_now"] == 1      # not the run with every policy
+    assert [k for k in alone if k.endswith(" / DLP")] == ["wave / DLP"]
+    assert alone["wave / DLP"] == base["wave / DLP"] and alone["allocate_ms_per_order"] is None
+    again = bench.run_family("warmup", [0], sequences=1, horizon=120, wave=40,
+                             results=results, added_only=True)
+    assert again["taken_from_results"] == 1
+    with pytest.raises(ValueError, match="FAMILY_WAVE"):
+        bench.instance_costs("warmup", 0, 1, 120, added_only=True)
+
+
 def test_family_seeds_read_as_ranges_and_lists() -> None:
     bench = load("bench_fulfillment_family")
     assert bench.parse_seeds("0-3,7") == [0, 1, 2, 3, 7]
