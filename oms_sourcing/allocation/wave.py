@@ -1142,7 +1142,8 @@ class _JointModel:
         order a plan within ``δ`` of ``v_o`` — few, and :func:`plans_within` lists them all —
         and the wave's best plan among those (CP-SAT, one worker, at most ``effort``
         deterministic seconds, warm-started with ``hint`` where its plans are among them)
-        either costs less than ``L + δ`` (then it is optimal) or proves ``L + δ``. ``δ`` is
+        is the wave's optimum if CP-SAT proves it the best of them and it costs less than
+        ``L + δ``; in any case the least of CP-SAT's bound and ``L + δ`` is proven. ``δ`` is
         what lifts the bound to ``target``, halved while the orders have more than
         ``max_plans`` such plans together (at most three times).
 
