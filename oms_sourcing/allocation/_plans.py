@@ -31,8 +31,8 @@ def plans_within(p: AllocationProblem, limit: int, max_plans: int
     A plan is any quantities within ``p``'s stock (shared by lines of the same SKU) and
     allowed sources, the rest of each line short at its short cost, and at most
     ``max_shipments`` shipments if set: ``p``'s feasible set."""
-    if p.has_side_constraints or (np.asarray(p.fixed_cost) < 0).any():
-        return None     # (the pruning below counts on fixed costs only ever adding up)
+    if not listable(p):
+        return None
     cols = np.flatnonzero(p.allowed.any(axis=0))
     n_lines = p.n_lines
     stock = np.asarray(p.stock)[:, cols]
@@ -102,6 +102,13 @@ def plans_within(p: AllocationProblem, limit: int, max_plans: int
     if fits.sum() > max_plans:
         return None
     return x[fits], value[fits]
+
+
+def listable(p: AllocationProblem) -> bool:
+    """Whether :func:`plans_within` lists ``p``'s plans at all: no side constraints (its
+    feasible set is stock, allowed sources and ``max_shipments``) and no negative fixed cost
+    (its pruning counts on fixed costs only ever adding up)."""
+    return not p.has_side_constraints and not (np.asarray(p.fixed_cost) < 0).any()
 
 
 def _empty(p: AllocationProblem) -> tuple[IntArray, IntArray]:

@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 
 from oms_sourcing.allocation._parallel import MIN_BATCH, Solvers, solve_alone, solve_plan
-from oms_sourcing.allocation._plans import plans_within
+from oms_sourcing.allocation._plans import listable, plans_within
 from oms_sourcing.allocation.allocate import (
     AllocationResult,
     SolverConfig,
@@ -1153,9 +1153,8 @@ class _JointModel:
         """
         from ortools.sat.python import cp_model
 
-        if self.lagrange is None or any(p.has_side_constraints or (p.fixed_cost < 0).any()
-                                        for p in self.problems):
-            return None, 0      # (plans_within does not list such orders' plans)
+        if self.lagrange is None or not all(listable(p) for p in self.problems):
+            return None, 0
         lam, value = self.lagrange
         lagrangian = sum(value) - int((lam * self.stock).sum())
         delta = target - lagrangian
