@@ -174,7 +174,7 @@ class WaveConfig:
         Lagrangian bound, which the proof step builds on), then the master MIP and the proof
         step to within ``gap`` (no price-directed pass, local or neighbourhood search);
         ``workers`` processes. ``changes`` override any other field. It proved 1,000 orders
-        × 50 sources within 0.298 % in 7-9 s (BENCHMARKS.md, W3); where stock is scarcer the
+        × 50 sources within 0.298 % in 6-9 s (BENCHMARKS.md, W3); where stock is scarcer the
         bound's own gap is larger and the proof step gives up (within ``proof_plans``)."""
         settings: dict[str, Any] = {
             "pricing_tolerance": 0.0, "price_directed": False, "local_search_rounds": 0,
