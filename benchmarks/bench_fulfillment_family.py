@@ -14,6 +14,10 @@ that many instances at once, in separate processes. ``FAMILY_SEEDS`` picks the i
 (``0-29``, ``8,9,12-15``; default ``0`` to ``FAMILY_INSTANCES - 1``). ``FAMILY_ADDED_ONLY=1``
 runs only the policies ``FAMILY_WAVE`` and ``FAMILY_RESOLVE`` add (the DLP still), for a grid
 of those alone next to one of the three base policies (a results file per grid).
+``FAMILY_DLP_FROM=path.jsonl`` (with ``FAMILY_ADDED_ONLY=1``) takes each instance's DLP from
+another grid's results file of the same family and horizon instead of solving it again: the
+value is what the DLP gave there (PDLP and GLOP are deterministic), and the added policies do
+not need its prices. Instances that file lacks are solved as usual.
 
 ``FAMILY_RESULTS=path.jsonl`` keeps every finished instance as one JSON line in that file and
 takes the instances already there (same family, sequences, horizon, wave and re-solves) from it
@@ -63,6 +67,7 @@ RESOLVE = int(os.environ.get("FAMILY_RESOLVE", "0"))
 JOBS = int(os.environ.get("FAMILY_JOBS", "1"))
 RESULTS = Path(os.environ["FAMILY_RESULTS"]) if os.environ.get("FAMILY_RESULTS") else None
 ADDED_ONLY = os.environ.get("FAMILY_ADDED_ONLY", "0") == "1"
+DLP_FROM = Path(os.environ["FAMILY_DLP_FROM"]) if os.environ.get("FAMILY_DLP_FROM") else None
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -83,17 +88,22 @@ POLICIES = ("myopic", "per-order optimal", "bid-price")
 
 
 def instance_costs(family: str, seed: int, sequences: int, horizon: int | None,
-                   wave: int = 0, resolve: int = 0, added_only: bool = False
-                   ) -> dict[str, Any]:
+                   wave: int = 0, resolve: int = 0, added_only: bool = False,
+                   known_dlp: float | None = None) -> dict[str, Any]:
     """One instance: its DLP, every policy's total cost on each sequence, and timings
-    (``added_only``: only the wave and re-solving policies, if asked for)."""
+    (``added_only``: only the wave and re-solving policies, if asked for; ``known_dlp``: the
+    instance's DLP value from an earlier run, not solved again — ``added_only`` only, as the
+    bid-price policy needs the DLP's prices)."""
     if added_only and not (wave or resolve):
         raise ValueError("added_only runs only the wave and re-solving policies: ask for one "
                          "of them (FAMILY_WAVE, FAMILY_RESOLVE)")
+    if known_dlp is not None and not added_only:
+        raise ValueError("a known DLP (FAMILY_DLP_FROM) serves only runs of the added policies "
+                         "(FAMILY_ADDED_ONLY=1): the bid-price policy needs the DLP's prices")
     instance = make_instance(SPECS[family], seed, horizon)
     t0 = time.perf_counter()
-    bound = dlp(instance)
-    dlp_s = time.perf_counter() - t0
+    bound = dlp(instance) if known_dlp is None else None
+    dlp_s = time.perf_counter() - t0 if bound is not None else None
     costs: dict[str, list[float]] = {name: [] for name in POLICIES if not added_only}
     if wave:
         costs["wave"] = []
@@ -107,6 +117,7 @@ def instance_costs(family: str, seed: int, sequences: int, horizon: int | None,
             costs["per-order optimal"].append(run_allocator(instance, sequence, OPTIMAL))
             orders = sum(1 for _ in instance.arrivals(sequence))
             per_order_ms.append((time.perf_counter() - t0) * 1000 / max(orders, 1))
+            assert bound is not None         # (solved: known_dlp needs added_only)
             costs["bid-price"].append(run_allocator(instance, sequence, BID_PRICE,
                                                     bound.bid_prices))
         if wave:
@@ -114,8 +125,9 @@ def instance_costs(family: str, seed: int, sequences: int, horizon: int | None,
         if resolve:
             costs["bid-price re-solved"].append(run_resolving(instance, sequence, resolve))
     return {"family": family, "seed": seed, "sequences": sequences, "horizon": horizon,
-            "wave": wave, "resolve": resolve, "added_only": added_only, "dlp": bound.value,
-            "dlp_seconds": dlp_s, "costs": costs, "allocate_ms_per_order": per_order_ms}
+            "wave": wave, "resolve": resolve, "added_only": added_only,
+            "dlp": bound.value if bound is not None else known_dlp, "dlp_seconds": dlp_s,
+            "costs": costs, "allocate_ms_per_order": per_order_ms}
 
 
 _KEY = ("family", "seed", "sequences", "horizon", "wave", "resolve", "added_only")
@@ -138,6 +150,12 @@ def _kept(results: Path | None) -> dict[tuple[Any, ...], dict[str, Any]]:
     return kept
 
 
+def known_dlps(results: Path | None, family: str, horizon: int | None) -> dict[int, float]:
+    """Each instance's DLP value in another grid's results file (same family and horizon)."""
+    return {key[1]: one["dlp"] for key, one in _kept(results).items()
+            if key[0] == family and key[3] == horizon}
+
+
 def _solved(args: list[tuple[Any, ...]], jobs: int) -> Iterator[dict[str, Any]]:
     """Each instance's costs as soon as it is solved."""
     if jobs > 1 and len(args) > 1:
@@ -151,7 +169,8 @@ def _solved(args: list[tuple[Any, ...]], jobs: int) -> Iterator[dict[str, Any]]:
 
 def run_family(family: str, instances: int | Iterable[int], sequences: int,
                horizon: int | None, wave: int = 0, resolve: int = 0, jobs: int = 1,
-               results: Path | None = None, added_only: bool = False) -> dict[str, Any]:
+               results: Path | None = None, added_only: bool = False,
+               dlp_from: Path | None = None) -> dict[str, Any]:
     """Every policy on every instance and sequence: ratios to the DLP, and timings.
 
     ``instances`` is a count (seeds 0 to n - 1) or the seeds themselves. ``wave`` > 0 adds the
@@ -159,13 +178,19 @@ def run_family(family: str, instances: int | Iterable[int], sequences: int,
     once in separate processes (the same figures, sooner; each process's per-order time is
     then that of a shared machine). With ``results``, instances already in that JSON-lines
     file are read from it, and each one solved is appended as it finishes. ``added_only``:
-    only the wave and re-solving policies (see :func:`instance_costs`)."""
+    only the wave and re-solving policies (see :func:`instance_costs`); ``dlp_from``: with
+    ``added_only``, a results file whose instances' DLP values are taken instead of solving the
+    DLP again (see :func:`known_dlps`)."""
     seeds = list(range(instances)) if isinstance(instances, int) else list(instances)
     kept = _kept(results)
+    known = known_dlps(dlp_from, family, horizon) if dlp_from is not None else {}
+    if known and not added_only:
+        raise ValueError("FAMILY_DLP_FROM serves only runs of the added policies "
+                         "(FAMILY_ADDED_ONLY=1): the bid-price policy needs the DLP's prices")
     runs = {seed: (family, seed, sequences, horizon, wave, resolve, added_only)
             for seed in seeds}
     by_seed = {seed: kept[key] for seed, key in runs.items() if key in kept}
-    todo = [key for seed, key in runs.items() if seed not in by_seed]
+    todo = [(*key, known.get(seed)) for seed, key in runs.items() if seed not in by_seed]
     for one in _solved(todo, jobs):
         by_seed[one["seed"]] = one
         if results is not None:
@@ -183,7 +208,9 @@ def run_family(family: str, instances: int | Iterable[int], sequences: int,
         **{f"{name} / DLP": round(float(np.mean(v)), 4) for name, v in ratios.items()},
         **{f"{name} / DLP std": round(float(np.std(v)), 4) for name, v in ratios.items()},
         **{f"{name} / DLP per instance": [round(r, 4) for r in v] for name, v in ratios.items()},
-        "dlp_seconds_mean": round(float(np.mean([d["dlp_seconds"] for d in done])), 3),
+        "dlp_seconds_mean": round(float(np.mean(solved)), 3) if (solved := [
+            d["dlp_seconds"] for d in done if d["dlp_seconds"] is not None]) else None,
+        "dlp_taken": sum(1 for d in done if d["dlp_seconds"] is None),
         "allocate_ms_per_order": round(float(np.mean(timed)), 4) if (timed := [
             ms for d in done for ms in d["allocate_ms_per_order"]]) else None,
     }
@@ -192,7 +219,7 @@ def run_family(family: str, instances: int | Iterable[int], sequences: int,
 def test_bench_fulfillment_family(benchmark: Any, capsys: pytest.CaptureFixture[str]) -> None:
     info = benchmark.pedantic(run_family,
                               args=(FAMILY, SEEDS, SEQUENCES, HORIZON, WAVE, RESOLVE, JOBS,
-                                    RESULTS, ADDED_ONLY),
+                                    RESULTS, ADDED_ONLY, DLP_FROM),
                               rounds=1, iterations=1)
     benchmark.extra_info.update(info)
     names = [key.removesuffix(" / DLP") for key in info if key.endswith(" / DLP")]
@@ -203,5 +230,7 @@ def test_bench_fulfillment_family(benchmark: Any, capsys: pytest.CaptureFixture[
               f"({info['taken_from_results']} taken from {RESULTS}), "
               f"T = {info['horizon']}: cost / DLP "
               + ", ".join(f"{labels.get(name, name)} {info[f'{name} / DLP']}" for name in names)
-              + f"; DLP {info['dlp_seconds_mean']} s; allocate "
+              + f"; DLP {info['dlp_seconds_mean']} s"
+              + (f" ({info['dlp_taken']} taken from {DLP_FROM})" if info["dlp_taken"] else "")
+              + "; allocate "
               f"{info['allocate_ms_per_order']} ms/order")

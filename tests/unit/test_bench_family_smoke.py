@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -136,6 +137,23 @@ def test_a_grid_of_the_wave_alone_runs_only_the_wave_and_keeps_its_own_results(
     assert again["taken_from_results"] == 1
     with pytest.raises(ValueError, match="FAMILY_WAVE"):
         bench.instance_costs("warmup", 0, 1, 120, added_only=True)
+
+
+def test_a_grid_of_the_wave_alone_can_take_each_dlp_from_the_base_grid(tmp_path: Path) -> None:
+    bench = load("bench_fulfillment_family")
+    base_file, alone_file = tmp_path / "base.jsonl", tmp_path / "wave.jsonl"
+    bench.run_family("warmup", [0], sequences=1, horizon=120, results=base_file)
+    solved = bench.run_family("warmup", [0, 1], sequences=1, horizon=120, wave=40,
+                              added_only=True)
+    taken = bench.run_family("warmup", [0, 1], sequences=1, horizon=120, wave=40,
+                             results=alone_file, added_only=True, dlp_from=base_file)
+    assert taken["dlp_taken"] == 1     # seed 0 taken; seed 1, not in the base grid, solved
+    assert taken["wave / DLP per instance"] == solved["wave / DLP per instance"]
+    lines = [json.loads(line) for line in alone_file.read_text().splitlines()]
+    assert sorted(one["dlp_seconds"] is None for one in lines) == [False, True]
+    assert bench.known_dlps(base_file, "warmup", 100) == {}    # another horizon: not taken
+    with pytest.raises(ValueError, match="FAMILY_ADDED_ONLY"):
+        bench.run_family("warmup", [0], sequences=1, horizon=120, dlp_from=base_file)
 
 
 def test_family_seeds_read_as_ranges_and_lists() -> None:
