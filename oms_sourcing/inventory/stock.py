@@ -25,9 +25,10 @@ The in-stock flag follows the newest record (by version) that states a status. A
 always state one (``in_stock`` unless told otherwise); adjustments only when given explicitly.
 
 Reservations are keyed by ``(order id, line id)``. Reserving is all-or-nothing across the
-allocations of a key; reserving the same allocations again is a no-op; different allocations
-under an existing key raise :class:`~oms_sourcing.errors.ReservationConflictError`. Not having
-enough stock is a result (``INSUFFICIENT``), never an exception.
+allocations of a key, and :meth:`StockLedger.reserve_order` across the lines of an order;
+reserving the same allocations again is a no-op; different allocations under an existing key
+raise :class:`~oms_sourcing.errors.ReservationConflictError`. Not having enough stock is a
+result (``INSUFFICIENT``), never an exception.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ __all__ = [
     "MAX_UNITS",
     "Allocation",
     "AllocationCheck",
+    "OrderReserveResult",
     "RecordOutcome",
     "RecordResult",
     "ReleaseResult",
@@ -240,6 +242,32 @@ class ReserveResult:
     @property
     def shortfalls(self) -> tuple[AllocationCheck, ...]:
         return tuple(c for c in self.checks if not c.sufficient)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderReserveResult:
+    """The result of :meth:`StockLedger.reserve_order`: one :class:`ReserveResult` per line, in
+    the order given.
+
+    ``status`` is ``INSUFFICIENT`` when some line did not fit (no line was newly reserved: those
+    lines say ``INSUFFICIENT``, and the checks of the ones that fell short are not
+    ``sufficient``), ``ALREADY_RESERVED`` when every line held its reservation before the call,
+    and ``RESERVED`` otherwise.
+    """
+
+    status: ReserveStatus
+    order_id: str
+    lines: tuple[ReserveResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every line holds its reservation (new or from an earlier identical call)."""
+        return self.status is not ReserveStatus.INSUFFICIENT
+
+    @property
+    def shortfalls(self) -> tuple[AllocationCheck, ...]:
+        """The checks that did not fit, over every line."""
+        return tuple(c for line in self.lines for c in line.shortfalls)
 
 
 class ReleaseStatus(StrEnum):
@@ -666,7 +694,84 @@ class StockLedger:
             UnknownReferenceError: an unknown source. QuantityError: a bad quantity.
             ReservationConflictError: the key holds a reservation with other allocations.
         """
-        key = self._key(order_id, line_id)
+        return self.reserve_order(order_id, {line_id: allocations}).lines[0]
+
+    def reserve_order(
+        self, order_id: str, lines: Mapping[str, Sequence[tuple[str, str, Decimal]]]
+    ) -> OrderReserveResult:
+        """Reserve stock for several lines of one order: every line or none.
+
+        Each line is keyed ``(order_id, line_id)`` as in :meth:`reserve`. A line that already
+        holds the same allocations keeps them (``ALREADY_RESERVED``); the others are checked
+        together, in the order given — lines that draw on the same (source, SKU) count against
+        its stock one after the other, and each check shows what was available to its line —
+        and reserved only if every one of them fits. So an order is never left half reserved.
+
+        Args:
+            order_id: the order.
+            lines: per line id, its ``(source, sku, qty)`` triples (see :meth:`reserve`).
+
+        Returns:
+            An :class:`OrderReserveResult` with one :class:`ReserveResult` per line.
+
+        Raises:
+            InputError: empty ids, no lines, or a line without allocations.
+            UnknownReferenceError: an unknown source. QuantityError: a bad quantity.
+            ReservationConflictError: a line holds a reservation with other allocations.
+            Nothing changes when any of these is raised.
+        """
+        if not isinstance(lines, Mapping) or not lines:
+            raise InputError(
+                f"order {order_id}: a reservation needs at least one line",
+                field="lines", value=lines, expected="{line id: [(source, sku, qty), ...]}",
+                where=f"order {order_id}",
+            )
+        wanted = [(self._key(order_id, line_id), self._cells(order_id, line_id, allocations))
+                  for line_id, allocations in lines.items()]
+        with self._lock:
+            for (_, line_id), cells in wanted:
+                held = self._held.get((order_id, line_id))
+                if held is not None and held.cells != cells:
+                    raise ReservationConflictError(
+                        f"order {order_id} line {line_id} already holds a reservation of "
+                        f"{self._describe(held.reservation.allocations)}; release it before "
+                        f"reserving {self._describe(self._public(cells))}"
+                    )
+            taken: dict[tuple[int, str], int] = {}  # units the new lines take so far, per cell
+            checked: list[tuple[str, tuple[AllocationCheck, ...], bool]] = []  # (.., .., kept)
+            fits = True
+            for (_, line_id), cells in wanted:
+                if (order_id, line_id) in self._held:
+                    checked.append((line_id, self._checks(cells, held=True), True))
+                    continue
+                checks = self._checks(cells, taken=taken)
+                for i, sku, units in cells:
+                    taken[(i, sku)] = taken.get((i, sku), 0) + units
+                fits = fits and all(c.sufficient for c in checks)
+                checked.append((line_id, checks, False))
+            if fits:
+                for (key, cells), (_, _, kept) in zip(wanted, checked, strict=True):
+                    if not kept:
+                        self._hold(key, cells)
+            new_status = ReserveStatus.RESERVED if fits else ReserveStatus.INSUFFICIENT
+            results = tuple(
+                ReserveResult(ReserveStatus.ALREADY_RESERVED if kept else new_status,
+                              order_id, line_id, checks)
+                for line_id, checks, kept in checked
+            )
+        if not fits:
+            status = ReserveStatus.INSUFFICIENT
+        elif all(kept for _, _, kept in checked):
+            status = ReserveStatus.ALREADY_RESERVED
+        else:
+            status = ReserveStatus.RESERVED
+        return OrderReserveResult(status, order_id, results)
+
+    def _cells(
+        self, order_id: str, line_id: str, allocations: Sequence[tuple[str, str, Decimal]]
+    ) -> tuple[tuple[int, str, int], ...]:
+        """One line's allocations, validated, as sorted ``(source index, sku, units)`` cells
+        with the quantities of the same (source, SKU) added up."""
         where = f"order {order_id} line {line_id}"
         if not allocations:
             raise InputError(
@@ -692,32 +797,16 @@ class StockLedger:
             parsed = parse_quantity(qty, decimals=decimals, where=f"{where} allocation {n}")
             units = _scaled(parsed, decimals, field="qty", where=f"{where} allocation {n}")
             merged[(i, sku)] = merged.get((i, sku), 0) + units
-        cells = tuple(sorted((i, sku, units) for (i, sku), units in merged.items()))
+        return tuple(sorted((i, sku, units) for (i, sku), units in merged.items()))
 
-        with self._lock:
-            held = self._held.get(key)
-            if held is not None:
-                if held.cells != cells:
-                    raise ReservationConflictError(
-                        f"{where} already holds a reservation of "
-                        f"{self._describe(held.reservation.allocations)}; release it before "
-                        f"reserving {self._describe(self._public(cells))}"
-                    )
-                return ReserveResult(
-                    ReserveStatus.ALREADY_RESERVED, order_id, line_id,
-                    self._checks(cells, held=True),
-                )
-            checks = self._checks(cells)
-            if not all(c.sufficient for c in checks):
-                return ReserveResult(ReserveStatus.INSUFFICIENT, order_id, line_id, checks)
-            for i, sku, units in cells:
-                if self._catalog.stock_managed(sku):
-                    entry = self._entry(sku)
-                    entry.reserved[i] += units
-                    entry.cached = None
-            reservation = Reservation(order_id, line_id, self._public(cells))
-            self._held[key] = _Held(reservation, cells)
-            return ReserveResult(ReserveStatus.RESERVED, order_id, line_id, checks)
+    def _hold(self, key: tuple[str, str], cells: tuple[tuple[int, str, int], ...]) -> None:
+        """Reserve ``cells`` under ``key`` (checked by the caller, under the lock)."""
+        for i, sku, units in cells:
+            if self._catalog.stock_managed(sku):
+                entry = self._entry(sku)
+                entry.reserved[i] += units
+                entry.cached = None
+        self._held[key] = _Held(Reservation(key[0], key[1], self._public(cells)), cells)
 
     @staticmethod
     def _key(order_id: str, line_id: str) -> tuple[str, str]:
@@ -740,10 +829,12 @@ class StockLedger:
         return ", ".join(f"{a.qty} x {a.sku} from {a.source}" for a in allocations)
 
     def _checks(
-        self, cells: Iterable[tuple[int, str, int]], *, held: bool = False
+        self, cells: Iterable[tuple[int, str, int]], *, held: bool = False,
+        taken: Mapping[tuple[int, str], int] | None = None,
     ) -> tuple[AllocationCheck, ...]:
         """One check per cell; ``held``: the cells' reservation exists, so availability is shown
-        as it was before it (its own units added back)."""
+        as it was before it (its own units added back); ``taken``: units other lines of the same
+        call take first, per (source index, SKU)."""
         checks: list[AllocationCheck] = []
         for i, sku, units in cells:
             decimals = self._catalog.decimals(sku)
@@ -758,6 +849,8 @@ class StockLedger:
                 effective, floor = self._effective(entry, i), entry.floor
             if held:
                 effective += units
+            elif taken:
+                effective -= taken.get((i, sku), 0)
             fits = floor is None or effective - units >= floor
             checks.append(
                 AllocationCheck(

@@ -219,3 +219,37 @@ def test_records_in_any_order_end_in_the_state_of_applying_them_by_version(
     one_batch = StockLedger(SOURCES)
     one_batch.apply_records(shuffled)
     assert state(one_batch) == state(in_order)
+
+
+order_lines = st.dictionaries(st.sampled_from(("1", "2", "3")),
+                              st.lists(allocation, min_size=1, max_size=2), min_size=1)
+
+
+@given(seed_quantities, st.lists(reserve_op, max_size=4), order_lines)
+@PROPERTY
+def test_an_order_reservation_is_its_lines_reserved_in_turn_or_nothing(
+    quantities: list[int], earlier: list[tuple[Any, ...]], lines: dict[str, Any],
+) -> None:
+    together, in_turn = seeded(quantities), seeded(quantities)
+    for n, op in enumerate(earlier):
+        run(together, op, n)
+        run(in_turn, op, n)
+    request = {line: [(s, sku, Decimal(q)) for s, sku, q in allocs]
+               for line, allocs in lines.items()}
+    before = state(together)
+    result = together.reserve_order("1009", request)
+    done = []
+    for line, allocations in request.items():
+        one = in_turn.reserve("1009", line, allocations)
+        if not one.ok:
+            break
+        done.append(line)
+    fits = len(done) == len(request)
+    assert result.ok is fits
+    if fits:
+        assert state(together) == state(in_turn)
+        assert all(line.status is ReserveStatus.RESERVED for line in result.lines)
+    else:
+        assert state(together) == before
+        assert not any(together.reservation("1009", line) for line in request)
+        assert result.shortfalls

@@ -212,6 +212,72 @@ def test_reservations_of_other_orders_count_against_available(ledger: StockLedge
     assert ledger.available("WH-MUC", "TEE-RED-M") == 0
 
 
+def test_an_orders_lines_are_reserved_together_or_not_at_all(ledger: StockLedger) -> None:
+    before = state(ledger)
+    refused = ledger.reserve_order("1001", {
+        "1": [("WH-MUC", "TEE-RED-M", d(3))],
+        "2": [("WH-MUC", "TEE-RED-M", d(2))],     # only 1 left at WH-MUC after line 1
+    })
+    assert refused.status is ReserveStatus.INSUFFICIENT and not refused.ok
+    assert [line.status for line in refused.lines] == [ReserveStatus.INSUFFICIENT] * 2
+    assert [c.available for line in refused.lines for c in line.checks] == [d(4), d(1)]
+    assert [(c.source, c.requested) for c in refused.shortfalls] == [("WH-MUC", d(2))]
+    assert state(ledger) == before
+    assert ledger.reservation("1001", "1") is None
+
+    taken = ledger.reserve_order("1001", {
+        "1": [("WH-MUC", "TEE-RED-M", d(3))],
+        "2": [("WH-BER", "TEE-RED-M", d(2))],
+    })
+    assert taken.status is ReserveStatus.RESERVED and taken.ok
+    assert [line.line_id for line in taken.lines] == ["1", "2"]
+    assert ledger.available("WH-MUC", "TEE-RED-M") == 1
+    assert ledger.available("WH-BER", "TEE-RED-M") == 8
+
+
+def test_reserving_an_order_again_keeps_what_its_lines_already_hold(ledger: StockLedger) -> None:
+    ledger.reserve("1001", "1", [("WH-MUC", "TEE-RED-M", d(3))])
+    both = {"1": [("WH-MUC", "TEE-RED-M", d(3))], "2": [("WH-BER", "TEE-RED-M", d(1))]}
+    first = ledger.reserve_order("1001", both)
+    assert first.status is ReserveStatus.RESERVED
+    assert [line.status for line in first.lines] == [
+        ReserveStatus.ALREADY_RESERVED, ReserveStatus.RESERVED]
+    before = state(ledger)
+    again = ledger.reserve_order("1001", both)
+    assert again.status is ReserveStatus.ALREADY_RESERVED and again.ok
+    assert state(ledger) == before
+    assert ledger.reserved("WH-MUC", "TEE-RED-M") == 3
+
+
+def test_a_conflict_on_one_line_of_an_order_reserves_none_of_the_others(
+    ledger: StockLedger,
+) -> None:
+    ledger.reserve("1001", "1", [("WH-BER", "TEE-RED-M", d(3))])
+    before = state(ledger)
+    with pytest.raises(ReservationConflictError, match="order 1001 line 1 already holds"):
+        ledger.reserve_order("1001", {
+            "2": [("WH-BER", "TEE-RED-M", d(1))],
+            "1": [("WH-MUC", "TEE-RED-M", d(3))],
+        })
+    assert state(ledger) == before
+    assert ledger.reservation("1001", "2") is None
+
+
+def test_an_order_reservation_needs_lines_and_reserves_nothing_on_bad_input(
+    ledger: StockLedger,
+) -> None:
+    with pytest.raises(InputError, match="at least one line"):
+        ledger.reserve_order("1001", {})
+    before = state(ledger)
+    with pytest.raises(QuantityError, match="order 1001 line 2 allocation 1"):
+        ledger.reserve_order("1001", {
+            "1": [("WH-BER", "TEE-RED-M", d(1))],
+            "2": [("WH-BER", "TEE-RED-M", d("0.5"))],
+        })
+    assert state(ledger) == before
+    assert ledger.reservation("1001", "1") is None
+
+
 def test_safety_stock_is_never_promised(ledger: StockLedger) -> None:
     ledger.set_safety_stock("WH-MUC", "TEE-RED-M", d(2))
     assert ledger.safety_stock("WH-MUC", "TEE-RED-M") == 2
@@ -566,3 +632,31 @@ def test_concurrent_reservations_never_oversell() -> None:
     assert results.count(True) == 50
     assert ledger.reserved("WH-BER", "TEE-RED-M") == 50
     assert ledger.available("WH-BER", "TEE-RED-M") == 0
+
+
+def test_concurrent_order_reservations_never_oversell_or_half_reserve() -> None:
+    ledger = StockLedger(SOURCES)
+    stock(ledger, "WH-BER", "TEE-RED-M", 31, 8, "ber-tee")
+    stock(ledger, "WH-MUC", "MUG-BLUE", 40, 8, "muc-mug")
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def buy(worker: int) -> None:
+        for n in range(10):
+            ok = ledger.reserve_order(f"{worker}-{n}", {
+                "1": [("WH-BER", "TEE-RED-M", d(1))],
+                "2": [("WH-BER", "TEE-RED-M", d(1)), ("WH-MUC", "MUG-BLUE", d(1))],
+            }).ok
+            with lock:
+                results.append(ok)
+
+    threads = [threading.Thread(target=buy, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(True) == 15          # 31 tees, two per order
+    assert ledger.reserved("WH-BER", "TEE-RED-M") == 30
+    assert ledger.reserved("WH-MUC", "MUG-BLUE") == 15
+    held = {(r.order_id, r.line_id) for r in ledger.reservations()}
+    assert all(((o, "1") in held) == ((o, "2") in held) for o, _ in held)
