@@ -344,11 +344,14 @@ def _ledger(instance: Instance) -> StockLedger:
 def _reserve_and_cost(instance: Instance, ledger: StockLedger, order: Order,
                       result: AllocationResult) -> float:
     used: dict[str, int] = {}
+    lines: dict[str, list[tuple[str, str, Decimal]]] = {}
     for shipment in result.shipments:
         code = shipment.source or DUMMY
         for lq in shipment.lines:
             used[code] = used.get(code, 0) + int(lq.qty)
-            ledger.reserve(order.id, lq.line_id, [(code, lq.sku, lq.qty)])
+            lines.setdefault(lq.line_id, []).append((code, lq.sku, lq.qty))
+    if lines and not ledger.reserve_order(order.id, lines).ok:
+        raise RuntimeError(f"order {order.id}: its plan does not fit the stock it was made on")
     unfilled = sum(int(b.line.qty) for b in result.backorders)
     if unfilled:
         used[DUMMY] = used.get(DUMMY, 0) + unfilled

@@ -70,15 +70,18 @@ def load_inputs(
 
 def reserve_result(ledger: StockLedger, result: AllocationResult) -> list[str]:
     """Reserve what ``result`` ships and transfers: one reservation per order line, all of a
-    line's sources together. Rejected results, pre-shipped lines and stock-free shipments
-    reserve nothing.
+    line's sources together, and every line of the order or none
+    (:meth:`StockLedger.reserve_order`). Rejected results, pre-shipped lines and stock-free
+    shipments reserve nothing.
 
     Returns:
-        The ids of lines whose reservation the ledger refused (insufficient stock).
+        The ids of lines the ledger did not reserve (insufficient stock for the order).
     """
     per_line = result.reservations()
-    return [line_id for line_id, allocations in per_line.items()
-            if not ledger.reserve(result.order_id, line_id, allocations).ok]
+    if not per_line:
+        return []
+    reserved = ledger.reserve_order(result.order_id, per_line)
+    return [line.line_id for line in reserved.lines if not line.ok]
 
 
 def source_orders(
@@ -156,8 +159,8 @@ def source(
 
         def warn(order_id: str, line_ids: list[str]) -> None:
             err_console.print(f"warning: order {order_id}: the ledger refused to reserve lines "
-                              f"{', '.join(line_ids)} (insufficient stock)", markup=False,
-                              soft_wrap=True)
+                              f"{', '.join(line_ids)} (insufficient stock; the order reserves "
+                              "nothing)", markup=False, soft_wrap=True)
 
         prices = read_bid_prices(prices_path) if prices_path else None
         for result in source_orders(loaded.orders, loaded.ruleset, loaded.network,

@@ -279,3 +279,22 @@ def test_wave_in_two_processes_writes_the_same_results(app: typer.Typer, tmp_pat
     one, two = ([{k: v for k, v in json.loads(line).items() if k != "solver"}
                  for line in r.stdout.splitlines()] for r in runs)
     assert one == two and len(one) == 150
+
+
+def test_an_order_the_ledger_cannot_fully_reserve_reserves_none_of_its_lines() -> None:
+    from oms_sourcing.cli._allocation import load_inputs, reserve_result, source_orders
+
+    loaded = load_inputs(EXAMPLES / "network.yaml", EXAMPLES / "stock.csv",
+                         EXAMPLES / "catalog.yaml", RULES / "priority.yaml",
+                         EXAMPLES / "orders.jsonl")
+    ledger = loaded.ledger
+    result = next(r for r in source_orders(loaded.orders, loaded.ruleset, loaded.network,
+                                           ledger, loaded.catalog)
+                  if len(r.reservations()) >= 2)
+    per_line = result.reservations()
+    # between the decision and its reservation, another order takes the last line's stock
+    source, sku, _ = list(per_line.values())[-1][0]
+    assert ledger.reserve("someone-else", "1", [(source, sku, ledger.available(source, sku))]).ok
+
+    assert reserve_result(ledger, result) == list(per_line)
+    assert all(ledger.reservation(result.order_id, line) is None for line in per_line)
