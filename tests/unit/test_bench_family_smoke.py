@@ -156,6 +156,34 @@ def test_a_grid_of_the_wave_alone_can_take_each_dlp_from_the_base_grid(tmp_path:
         bench.run_family("warmup", [0], sequences=1, horizon=120, dlp_from=base_file)
 
 
+def test_the_family_table_joins_grids_of_different_policies_by_instance(tmp_path: Path) -> None:
+    table = load("family_table")
+
+    def line(seed: int, dlp: float, costs: dict[str, list[float]], **run: int) -> str:
+        return json.dumps({"family": "large-0.25", "seed": seed, "sequences": 2,
+                           "horizon": None, "wave": run.get("wave", 0), "resolve": 0,
+                           "dlp": dlp, "costs": costs})
+
+    base, waves = tmp_path / "base.jsonl", tmp_path / "wave.jsonl"
+    base.write_text(line(0, 100.0, {"myopic": [130, 126], "per-order optimal": [104, 102]})
+                    + "\n" + line(1, 200.0, {"myopic": [250, 254],
+                                              "per-order optimal": [206, 206]}) + "\n")
+    waves.write_text(line(1, 200.0, {"wave": [205, 203]}, wave=100) + "\n")
+    ratios = table.ratios([base, waves])[("large-0.25", 2, None)]
+    assert ratios["per-order optimal"] == {0: 1.03, 1: 1.03}
+    assert ratios["wave (100 arrivals)"] == {1: 1.02}
+    text = table.markdown({("large-0.25", 2, None): ratios})
+    assert "| myopic | 2 | 1.2700 | 0.0100 | +0.2400 (2) |" in text
+    assert "| wave (100 arrivals) | 1 | 1.0200 | 0.0000 | -0.0100 (1) |" in text
+    rows = [row.split(" | ")[0] for row in text.splitlines()
+            if row.startswith("| ") and not row.startswith("| policy")]
+    assert rows == ["| myopic", "| per-order optimal", "| wave (100 arrivals)"]
+    other = tmp_path / "other.jsonl"
+    other.write_text(line(1, 201.0, {"wave": [205, 203]}, wave=100) + "\n")
+    with pytest.raises(ValueError, match=r"other\.jsonl:1: instance 1 of large-0\.25 has DLP"):
+        table.ratios([base, other])
+
+
 def test_family_seeds_read_as_ranges_and_lists() -> None:
     bench = load("bench_fulfillment_family")
     assert bench.parse_seeds("0-3,7") == [0, 1, 2, 3, 7]
