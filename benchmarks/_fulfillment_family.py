@@ -350,7 +350,7 @@ def _reserve_and_cost(instance: Instance, ledger: StockLedger, order: Order,
         for lq in shipment.lines:
             used[code] = used.get(code, 0) + int(lq.qty)
             lines.setdefault(lq.line_id, []).append((code, lq.sku, lq.qty))
-    if lines and not ledger.reserve_order(order.id, lines).ok:
+    if not ledger.reserve_order(order.id, lines).ok:
         raise RuntimeError(f"order {order.id}: its plan does not fit the stock it was made on")
     unfilled = sum(int(b.line.qty) for b in result.backorders)
     if unfilled:

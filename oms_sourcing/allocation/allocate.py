@@ -237,7 +237,8 @@ class AllocationResult:
         """What to reserve for this decision: per line id, ``(source, sku, qty)`` allocations.
 
         Shipments and transfer origins draw stock; pre-shipped lines, lines that need no source
-        and rejected orders reserve nothing. Feed each entry to ``StockLedger.reserve``.
+        and rejected orders reserve nothing. Feed them to ``StockLedger.reserve_order`` (every
+        line or none), or each entry to ``StockLedger.reserve``.
         """
         out: dict[str, list[tuple[str, str, Decimal]]] = defaultdict(list)
         if self.status == "rejected":

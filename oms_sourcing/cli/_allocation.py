@@ -77,10 +77,7 @@ def reserve_result(ledger: StockLedger, result: AllocationResult) -> list[str]:
     Returns:
         The ids of lines the ledger did not reserve (insufficient stock for the order).
     """
-    per_line = result.reservations()
-    if not per_line:
-        return []
-    reserved = ledger.reserve_order(result.order_id, per_line)
+    reserved = ledger.reserve_order(result.order_id, result.reservations())
     return [line.line_id for line in reserved.lines if not line.ok]
 
 

@@ -709,20 +709,23 @@ class StockLedger:
 
         Args:
             order_id: the order.
-            lines: per line id, its ``(source, sku, qty)`` triples (see :meth:`reserve`).
+            lines: per line id, its ``(source, sku, qty)`` triples (see :meth:`reserve`), as
+                ``AllocationResult.reservations()`` gives them. None (a decision that draws
+                no stock) changes nothing and is ``ALREADY_RESERVED``.
 
         Returns:
             An :class:`OrderReserveResult` with one :class:`ReserveResult` per line.
 
         Raises:
-            InputError: empty ids, no lines, or a line without allocations.
+            InputError: empty ids, ``lines`` not a mapping, or a line without allocations.
             UnknownReferenceError: an unknown source. QuantityError: a bad quantity.
             ReservationConflictError: a line holds a reservation with other allocations.
             Nothing changes when any of these is raised.
         """
-        if not isinstance(lines, Mapping) or not lines:
+        if not isinstance(lines, Mapping):
             raise InputError(
-                f"order {order_id}: a reservation needs at least one line",
+                f"order {order_id}: lines must map each line id to its allocations, got "
+                f"{type(lines).__name__}",
                 field="lines", value=lines, expected="{line id: [(source, sku, qty), ...]}",
                 where=f"order {order_id}",
             )

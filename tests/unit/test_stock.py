@@ -249,6 +249,14 @@ def test_reserving_an_order_again_keeps_what_its_lines_already_hold(ledger: Stoc
     assert ledger.reserved("WH-MUC", "TEE-RED-M") == 3
 
 
+def test_an_order_with_nothing_to_reserve_changes_nothing(ledger: StockLedger) -> None:
+    before = state(ledger)
+    nothing = ledger.reserve_order("1001", {})
+    assert (nothing.status, nothing.ok, nothing.lines) == (ReserveStatus.ALREADY_RESERVED,
+                                                          True, ())
+    assert state(ledger) == before
+
+
 def test_a_conflict_on_one_line_of_an_order_reserves_none_of_the_others(
     ledger: StockLedger,
 ) -> None:
@@ -263,12 +271,10 @@ def test_a_conflict_on_one_line_of_an_order_reserves_none_of_the_others(
     assert ledger.reservation("1001", "2") is None
 
 
-def test_an_order_reservation_needs_lines_and_reserves_nothing_on_bad_input(
-    ledger: StockLedger,
-) -> None:
-    with pytest.raises(InputError, match="at least one line"):
-        ledger.reserve_order("1001", {})
+def test_an_order_reservation_reserves_nothing_on_bad_input(ledger: StockLedger) -> None:
     before = state(ledger)
+    with pytest.raises(InputError, match="lines must map each line id"):
+        ledger.reserve_order("1001", [("WH-BER", "TEE-RED-M", d(1))])  # type: ignore[arg-type]
     with pytest.raises(QuantityError, match="order 1001 line 2 allocation 1"):
         ledger.reserve_order("1001", {
             "1": [("WH-BER", "TEE-RED-M", d(1))],
