@@ -351,7 +351,9 @@ def _reserve_and_cost(instance: Instance, ledger: StockLedger, order: Order,
             used[code] = used.get(code, 0) + int(lq.qty)
             lines.setdefault(lq.line_id, []).append((code, lq.sku, lq.qty))
     if not ledger.reserve_order(order.id, lines).ok:
-        raise RuntimeError(f"order {order.id}: its plan does not fit the stock it was made on")
+        raise RuntimeError(f"order {order.id}: its plan does not fit the stock it was made on; "
+                           "the allocator and the ledger disagree, which is a bug to report "
+                           "with the family, seed and order id")
     unfilled = sum(int(b.line.qty) for b in result.backorders)
     if unfilled:
         used[DUMMY] = used.get(DUMMY, 0) + unfilled

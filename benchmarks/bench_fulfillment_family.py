@@ -150,10 +150,26 @@ def _kept(results: Path | None) -> dict[tuple[Any, ...], dict[str, Any]]:
     return kept
 
 
-def known_dlps(results: Path | None, family: str, horizon: int | None) -> dict[int, float]:
-    """Each instance's DLP value in another grid's results file (same family and horizon)."""
+def known_dlps(results: Path, family: str, horizon: int | None) -> dict[int, float]:
+    """Each instance's DLP value in another grid's results file.
+
+    Args:
+        results: that grid's ``FAMILY_RESULTS`` file.
+        family, horizon: the instances wanted (``None``: the family's horizon, which also
+            matches lines that name it).
+
+    Returns:
+        Per seed, the DLP value of the instances of that family and horizon in the file.
+
+    Raises:
+        FileNotFoundError: no such file (a mistyped path would otherwise solve every DLP).
+        ValueError: a line that is not an instance's result.
+    """
+    if not results.exists():
+        raise FileNotFoundError(f"FAMILY_DLP_FROM {results}: no such results file")
+    t = horizon or SPECS[family].horizon
     return {key[1]: one["dlp"] for key, one in _kept(results).items()
-            if key[0] == family and key[3] == horizon}
+            if key[0] == family and (key[3] or SPECS[family].horizon) == t}
 
 
 def _solved(args: list[tuple[Any, ...]], jobs: int) -> Iterator[dict[str, Any]]:
@@ -183,10 +199,10 @@ def run_family(family: str, instances: int | Iterable[int], sequences: int,
     DLP again (see :func:`known_dlps`)."""
     seeds = list(range(instances)) if isinstance(instances, int) else list(instances)
     kept = _kept(results)
-    known = known_dlps(dlp_from, family, horizon) if dlp_from is not None else {}
-    if known and not added_only:
+    if dlp_from is not None and not added_only:
         raise ValueError("FAMILY_DLP_FROM serves only runs of the added policies "
                          "(FAMILY_ADDED_ONLY=1): the bid-price policy needs the DLP's prices")
+    known = known_dlps(dlp_from, family, horizon) if dlp_from is not None else {}
     runs = {seed: (family, seed, sequences, horizon, wave, resolve, added_only)
             for seed in seeds}
     by_seed = {seed: kept[key] for seed, key in runs.items() if key in kept}
@@ -210,7 +226,7 @@ def run_family(family: str, instances: int | Iterable[int], sequences: int,
         **{f"{name} / DLP per instance": [round(r, 4) for r in v] for name, v in ratios.items()},
         "dlp_seconds_mean": round(float(np.mean(solved)), 3) if (solved := [
             d["dlp_seconds"] for d in done if d["dlp_seconds"] is not None]) else None,
-        "dlp_taken": sum(1 for d in done if d["dlp_seconds"] is None),
+        "dlp_taken": sum(1 for d in done if d["dlp_seconds"] is None),   # (now or before)
         "allocate_ms_per_order": round(float(np.mean(timed)), 4) if (timed := [
             ms for d in done for ms in d["allocate_ms_per_order"]]) else None,
     }
@@ -230,7 +246,8 @@ def test_bench_fulfillment_family(benchmark: Any, capsys: pytest.CaptureFixture[
               f"({info['taken_from_results']} taken from {RESULTS}), "
               f"T = {info['horizon']}: cost / DLP "
               + ", ".join(f"{labels.get(name, name)} {info[f'{name} / DLP']}" for name in names)
-              + f"; DLP {info['dlp_seconds_mean']} s"
-              + (f" ({info['dlp_taken']} taken from {DLP_FROM})" if info["dlp_taken"] else "")
+              + (f"; DLP {info['dlp_seconds_mean']} s" if info["dlp_seconds_mean"] else "")
+              + (f"; {info['dlp_taken']} DLPs taken from a base grid" if info["dlp_taken"]
+                 else "")
               + "; allocate "
               f"{info['allocate_ms_per_order']} ms/order")

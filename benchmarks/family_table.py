@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _fulfillment_family import SPECS
 
 #: the order of the columns; other policies follow in the order first seen
 ORDER = ("myopic", "per-order optimal", "wave", "bid-price", "bid-price re-solved")
@@ -35,7 +36,11 @@ def _policy(name: str, one: dict[str, Any]) -> str:
 
 
 def ratios(paths: Iterable[Path]) -> dict[tuple[Any, ...], dict[str, dict[int, float]]]:
-    """Per (family, sequences, horizon), per policy, per instance seed: mean cost / DLP.
+    """Each policy's cost / DLP on each instance, from the results files ``paths``.
+
+    Returns:
+        Per (family, sequences, horizon) — the horizon as a number, whether the file wrote it
+        or left it to the family — per policy, per instance seed: mean cost / DLP.
 
     Raises:
         ValueError: a line that is not an instance's result, two files with different DLP
@@ -49,21 +54,24 @@ def ratios(paths: Iterable[Path]) -> dict[tuple[Any, ...], dict[str, dict[int, f
                 continue
             try:
                 one = json.loads(line)
-                key = (one["family"], one["sequences"], one["horizon"])
-                seed, dlp, costs = int(one["seed"]), float(one["dlp"]), one["costs"]
+                family = one["family"]
+                horizon = one["horizon"] or SPECS[family].horizon
+                seed, dlp = int(one["seed"]), float(one["dlp"])
+                costs = {_policy(name, one): float(np.mean(values)) / dlp
+                         for name, values in one["costs"].items()}
+                key = (family, one["sequences"], horizon)
             except (ValueError, KeyError, TypeError) as err:
-                raise ValueError(f"{path}:{number}: not an instance's result ({err})") from err
-            known = dlps.setdefault((*key, seed), dlp)
-            if abs(known - dlp) > 1e-9 * abs(known):
-                raise ValueError(f"{path}:{number}: instance {seed} of {key[0]} has DLP {dlp}, "
+                raise ValueError(f"{path}:{number}: not an instance's result ({err!r})") from err
+            known = dlps.setdefault((family, horizon, seed), dlp)
+            if not np.isclose(known, dlp, rtol=1e-9, atol=0):
+                raise ValueError(f"{path}:{number}: instance {seed} of {family} has DLP {dlp}, "
                                  f"another file {known}: not the same instance")
             policies = table.setdefault(key, {})
-            for name, values in costs.items():
-                ratio = float(np.mean(values)) / dlp
-                per_seed = policies.setdefault(_policy(name, one), {})
-                if abs(per_seed.setdefault(seed, ratio) - ratio) > 1e-12:
+            for name, ratio in costs.items():
+                per_seed = policies.setdefault(name, {})
+                if not np.isclose(per_seed.setdefault(seed, ratio), ratio, rtol=1e-9, atol=0):
                     raise ValueError(f"{path}:{number}: instance {seed}'s {name} differs from "
-                                     "an earlier file's")
+                                     "an earlier file's (the same run, measured twice?)")
     return table
 
 
@@ -73,12 +81,14 @@ def _rank(name: str) -> int:
 
 
 def markdown(table: dict[tuple[Any, ...], dict[str, dict[int, float]]]) -> str:
-    """One Markdown table per (family, sequences, horizon)."""
+    """One Markdown table per (family, sequences, horizon) of :func:`ratios`: per policy, the
+    instances, the mean and standard deviation over them, and the mean paired difference
+    from :data:`BASELINE` over the instances both have (with their count)."""
     out: list[str] = []
     for (family, sequences, horizon), policies in table.items():
         names = sorted(policies, key=_rank)
         plural = "" if sequences == 1 else "s"
-        out.append(f"{family}, {sequences} sequence{plural}, T = {horizon or 'the family’s'}")
+        out.append(f"{family}, {sequences} sequence{plural}, T = {horizon:,}")
         out.append("")
         out.append("| policy | instances | cost / DLP | ± (std over instances) | "
                    f"− {BASELINE} on the same instances |")
@@ -97,6 +107,7 @@ def markdown(table: dict[tuple[Any, ...], dict[str, dict[int, float]]]) -> str:
 
 
 def main(argv: Sequence[str]) -> int:
+    """Print the tables of the results files named in ``argv``; 2 (usage) without any."""
     if not argv:
         print("usage: python benchmarks/family_table.py RESULTS.jsonl...", file=sys.stderr)
         return 2

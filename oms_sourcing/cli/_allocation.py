@@ -75,7 +75,8 @@ def reserve_result(ledger: StockLedger, result: AllocationResult) -> list[str]:
     shipments reserve nothing.
 
     Returns:
-        The ids of lines the ledger did not reserve (insufficient stock for the order).
+        The ids of lines the ledger did not reserve: when some line does not fit, every line
+        the order did not already hold.
     """
     reserved = ledger.reserve_order(result.order_id, result.reservations())
     return [line.line_id for line in reserved.lines if not line.ok]
@@ -156,8 +157,8 @@ def source(
 
         def warn(order_id: str, line_ids: list[str]) -> None:
             err_console.print(f"warning: order {order_id}: the ledger refused to reserve lines "
-                              f"{', '.join(line_ids)} (insufficient stock; the order reserves "
-                              "nothing)", markup=False, soft_wrap=True)
+                              f"{', '.join(line_ids)} (insufficient stock; no line of the "
+                              "order was newly reserved)", markup=False, soft_wrap=True)
 
         prices = read_bid_prices(prices_path) if prices_path else None
         for result in source_orders(loaded.orders, loaded.ruleset, loaded.network,

@@ -694,6 +694,7 @@ class StockLedger:
             UnknownReferenceError: an unknown source. QuantityError: a bad quantity.
             ReservationConflictError: the key holds a reservation with other allocations.
         """
+        self._key(order_id, line_id)    # (an id that is not a string never becomes a key)
         return self.reserve_order(order_id, {line_id: allocations}).lines[0]
 
     def reserve_order(
@@ -705,13 +706,14 @@ class StockLedger:
         holds the same allocations keeps them (``ALREADY_RESERVED``); the others are checked
         together, in the order given — lines that draw on the same (source, SKU) count against
         its stock one after the other, and each check shows what was available to its line —
-        and reserved only if every one of them fits. So an order is never left half reserved.
+        and reserved only if every one of them fits: a call never reserves part of what it
+        asks for. (Lines held before the call stay held either way.)
 
         Args:
             order_id: the order.
             lines: per line id, its ``(source, sku, qty)`` triples (see :meth:`reserve`), as
-                ``AllocationResult.reservations()`` gives them. None (a decision that draws
-                no stock) changes nothing and is ``ALREADY_RESERVED``.
+                ``AllocationResult.reservations()`` gives them. An empty mapping (a decision
+                that draws no stock) changes nothing and is ``ALREADY_RESERVED``.
 
         Returns:
             An :class:`OrderReserveResult` with one :class:`ReserveResult` per line.
@@ -722,6 +724,7 @@ class StockLedger:
             ReservationConflictError: a line holds a reservation with other allocations.
             Nothing changes when any of these is raised.
         """
+        self._id("order_id", order_id)
         if not isinstance(lines, Mapping):
             raise InputError(
                 f"order {order_id}: lines must map each line id to its allocations, got "
@@ -804,22 +807,26 @@ class StockLedger:
 
     def _hold(self, key: tuple[str, str], cells: tuple[tuple[int, str, int], ...]) -> None:
         """Reserve ``cells`` under ``key`` (checked by the caller, under the lock)."""
+        held = _Held(Reservation(key[0], key[1], self._public(cells)), cells)  # before any change
         for i, sku, units in cells:
             if self._catalog.stock_managed(sku):
                 entry = self._entry(sku)
                 entry.reserved[i] += units
                 entry.cached = None
-        self._held[key] = _Held(Reservation(key[0], key[1], self._public(cells)), cells)
+        self._held[key] = held
 
     @staticmethod
-    def _key(order_id: str, line_id: str) -> tuple[str, str]:
-        for name, value in (("order_id", order_id), ("line_id", line_id)):
-            if not isinstance(value, str) or not value:
-                raise InputError(
-                    f"{name} must be a non-empty string, got {value!r}",
-                    field=name, value=value, expected="a non-empty string",
-                )
-        return (order_id, line_id)
+    def _id(name: str, value: str) -> str:
+        if not isinstance(value, str) or not value:
+            raise InputError(
+                f"{name} must be a non-empty string, got {value!r}",
+                field=name, value=value, expected="a non-empty string",
+            )
+        return value
+
+    @classmethod
+    def _key(cls, order_id: str, line_id: str) -> tuple[str, str]:
+        return (cls._id("order_id", order_id), cls._id("line_id", line_id))
 
     def _public(self, cells: Iterable[tuple[int, str, int]]) -> tuple[Allocation, ...]:
         return tuple(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -225,31 +226,41 @@ order_lines = st.dictionaries(st.sampled_from(("1", "2", "3")),
                               st.lists(allocation, min_size=1, max_size=2), min_size=1)
 
 
-@given(seed_quantities, st.lists(reserve_op, max_size=4), order_lines)
+@given(seed_quantities, st.lists(reserve_op, max_size=5), order_lines, st.booleans())
 @PROPERTY
 def test_an_order_reservation_is_its_lines_reserved_in_turn_or_nothing(
-    quantities: list[int], earlier: list[tuple[Any, ...]], lines: dict[str, Any],
+    quantities: list[int], earlier: list[tuple[Any, ...]], lines: dict[str, Any], again: bool,
 ) -> None:
+    # the earlier reservations hold line "1" of orders 1001-1004, so order 1001's line "1" may
+    # already hold the same allocations (kept) or others (a conflict); with ``again`` it asks
+    # for what it holds, and line "2" for a unit of the same stock
     together, in_turn = seeded(quantities), seeded(quantities)
     for n, op in enumerate(earlier):
         run(together, op, n)
         run(in_turn, op, n)
     request = {line: [(s, sku, Decimal(q)) for s, sku, q in allocs]
                for line, allocs in lines.items()}
-    before = state(together)
-    result = together.reserve_order("1009", request)
-    done = []
+    held = together.reservation("1001", "1")
+    if again and held is not None:
+        request["1"] = [(a.source, a.sku, a.qty) for a in held.allocations]
+        request["2"] = [(held.allocations[0].source, held.allocations[0].sku, Decimal(1))]
+    before, held_before = state(together), set(together.reservations())
+    conflict, fits = False, True
     for line, allocations in request.items():
-        one = in_turn.reserve("1009", line, allocations)
-        if not one.ok:
-            break
-        done.append(line)
-    fits = len(done) == len(request)
+        try:
+            fits = in_turn.reserve("1001", line, allocations).ok and fits
+        except ReservationConflictError:
+            conflict = True
+    if conflict:
+        with pytest.raises(ReservationConflictError):
+            together.reserve_order("1001", request)
+        assert state(together) == before and set(together.reservations()) == held_before
+        return
+    result = together.reserve_order("1001", request)
     assert result.ok is fits
     if fits:
         assert state(together) == state(in_turn)
-        assert all(line.status is ReserveStatus.RESERVED for line in result.lines)
+        assert set(together.reservations()) == set(in_turn.reservations())
     else:
-        assert state(together) == before
-        assert not any(together.reservation("1009", line) for line in request)
+        assert state(together) == before and set(together.reservations()) == held_before
         assert result.shortfalls

@@ -152,8 +152,16 @@ def test_a_grid_of_the_wave_alone_can_take_each_dlp_from_the_base_grid(tmp_path:
     lines = [json.loads(line) for line in alone_file.read_text().splitlines()]
     assert sorted(one["dlp_seconds"] is None for one in lines) == [False, True]
     assert bench.known_dlps(base_file, "warmup", 100) == {}    # another horizon: not taken
+    explicit = tmp_path / "explicit.jsonl"         # T written out: the family's own horizon
+    explicit.write_text(json.dumps({"family": "warmup", "seed": 3, "sequences": 1,
+                                    "horizon": 10_000, "wave": 0, "resolve": 0, "dlp": 5.0,
+                                    "costs": {}}) + "\n")
+    assert bench.known_dlps(explicit, "warmup", None) == {3: 5.0}
     with pytest.raises(ValueError, match="FAMILY_ADDED_ONLY"):
         bench.run_family("warmup", [0], sequences=1, horizon=120, dlp_from=base_file)
+    with pytest.raises(FileNotFoundError, match="no such results file"):
+        bench.run_family("warmup", [0], sequences=1, horizon=120, wave=40, added_only=True,
+                         dlp_from=tmp_path / "typo.jsonl")
 
 
 def test_the_family_table_joins_grids_of_different_policies_by_instance(tmp_path: Path) -> None:
@@ -169,10 +177,11 @@ def test_the_family_table_joins_grids_of_different_policies_by_instance(tmp_path
                     + "\n" + line(1, 200.0, {"myopic": [250, 254],
                                               "per-order optimal": [206, 206]}) + "\n")
     waves.write_text(line(1, 200.0, {"wave": [205, 203]}, wave=100) + "\n")
-    ratios = table.ratios([base, waves])[("large-0.25", 2, None)]
+    ratios = table.ratios([base, waves])[("large-0.25", 2, 100_000)]
     assert ratios["per-order optimal"] == {0: 1.03, 1: 1.03}
     assert ratios["wave (100 arrivals)"] == {1: 1.02}
-    text = table.markdown({("large-0.25", 2, None): ratios})
+    text = table.markdown({("large-0.25", 2, 100_000): ratios})
+    assert text.startswith("large-0.25, 2 sequences, T = 100,000")
     assert "| myopic | 2 | 1.2700 | 0.0100 | +0.2400 (2) |" in text
     assert "| wave (100 arrivals) | 1 | 1.0200 | 0.0000 | -0.0100 (1) |" in text
     rows = [row.split(" | ")[0] for row in text.splitlines()

@@ -249,6 +249,38 @@ def test_reserving_an_order_again_keeps_what_its_lines_already_hold(ledger: Stoc
     assert ledger.reserved("WH-MUC", "TEE-RED-M") == 3
 
 
+def test_new_lines_of_an_order_see_only_what_its_held_lines_left(ledger: StockLedger) -> None:
+    ledger.reserve("1001", "1", [("WH-MUC", "TEE-RED-M", d(3))])
+    result = ledger.reserve_order("1001", {
+        "1": [("WH-MUC", "TEE-RED-M", d(3))],
+        "2": [("WH-MUC", "TEE-RED-M", d(2))],
+    })
+    assert result.status is ReserveStatus.INSUFFICIENT
+    assert [line.status for line in result.lines] == [
+        ReserveStatus.ALREADY_RESERVED, ReserveStatus.INSUFFICIENT]
+    assert result.lines[1].checks[0].available == 1
+    assert ledger.reservation("1001", "1") is not None    # held before the call: still held
+    assert ledger.reservation("1001", "2") is None
+
+
+def test_an_orders_lines_share_the_backorder_allowance_in_turn() -> None:
+    ledger = StockLedger(SOURCES, CATALOG)      # KETTLE-PREORDER: 5 may be backordered
+    kettles = {"1": [("WH-BER", "KETTLE-PREORDER", d(3))],
+               "2": [("WH-BER", "KETTLE-PREORDER", d(3))]}
+    refused = ledger.reserve_order("1001", kettles)
+    assert not refused.ok
+    assert [c.available for line in refused.lines for c in line.checks] == [d(0), d(-3)]
+    kettles["2"] = [("WH-BER", "KETTLE-PREORDER", d(2))]
+    assert ledger.reserve_order("1001", kettles).ok
+    assert ledger.available("WH-BER", "KETTLE-PREORDER") == -5
+    unlimited = {"1": [("WH-BER", "VINYL-RESTOCK", d(40))],
+                 "2": [("WH-BER", "GIFT-CARD", d(7)), ("WH-MUC", "VINYL-RESTOCK", d(1))]}
+    result = ledger.reserve_order("1002", unlimited)
+    assert result.status is ReserveStatus.RESERVED
+    assert [c.available for c in result.lines[1].checks] == [None, d(0)]   # gift cards: unmanaged
+    assert ledger.reserved("WH-BER", "GIFT-CARD") == 0
+
+
 def test_an_order_with_nothing_to_reserve_changes_nothing(ledger: StockLedger) -> None:
     before = state(ledger)
     nothing = ledger.reserve_order("1001", {})
@@ -273,6 +305,10 @@ def test_a_conflict_on_one_line_of_an_order_reserves_none_of_the_others(
 
 def test_an_order_reservation_reserves_nothing_on_bad_input(ledger: StockLedger) -> None:
     before = state(ledger)
+    with pytest.raises(InputError, match="order_id must be a non-empty string"):
+        ledger.reserve_order("", {})
+    with pytest.raises(InputError, match="line_id must be a non-empty string"):
+        ledger.reserve("1001", ["1"], [("WH-BER", "TEE-RED-M", d(1))])  # type: ignore[arg-type]
     with pytest.raises(InputError, match="lines must map each line id"):
         ledger.reserve_order("1001", [("WH-BER", "TEE-RED-M", d(1))])  # type: ignore[arg-type]
     with pytest.raises(QuantityError, match="order 1001 line 2 allocation 1"):
