@@ -7,10 +7,12 @@ records) and ``REPLAY_ORDERS`` (default 20,000).
 
 * memory per decision: ``tracemalloc`` peak while one order is allocated (its working set), and
   the size of what the decision keeps (the result before its explanations are read);
-* reservation: ``StockLedger.reserve`` per order line, after each decision;
+* reservation: ``StockLedger.reserve_order`` per order (every line or none), after each
+  decision, and per line;
 * stress: allocate latency at 2,000 sources;
-* replay (W4): a long history sourced in order against one ledger, reserving as it goes, with
-  rule selection from a ruleset — the end-to-end path a service runs; peak RSS at the end.
+* replay (W4): a long history sourced in order against one ledger, reserving each order as it
+  goes, with rule selection from a ruleset — the end-to-end path a service runs: throughput,
+  per-order latency percentiles and peak RSS at the end.
 """
 
 from __future__ import annotations
@@ -105,21 +107,24 @@ def memory_and_reservation(n_sources: int, n_orders: int) -> dict[str, Any]:
         kept.append(_deep_size(result, set(shared)))
     tracemalloc.stop()
     # timings without tracemalloc, which slows every allocation
-    reserve_us: list[float] = []
+    order_us: list[float] = []
+    lines = 0
     for o in orders:
         result = allocate(o, OPTIMAL, net, ledger.snapshot({ln.sku for ln in o.lines}), NOW,
                           catalog=catalog)
-        for line_id, allocs in result.reservations().items():
-            t0 = time.perf_counter()
-            ledger.reserve(o.id, line_id, allocs)
-            reserve_us.append((time.perf_counter() - t0) * 1e6)
+        wanted = result.reservations()
+        t0 = time.perf_counter()
+        ledger.reserve_order(o.id, wanted)
+        order_us.append((time.perf_counter() - t0) * 1e6)
+        lines += len(wanted)
     return {
         "n_sources": n_sources, "orders": n_orders,
         "peak_kb_per_decision_mean": round(float(np.mean(peaks)) / 1024, 1),
         "peak_kb_per_decision_p99": round(float(np.percentile(peaks, 99)) / 1024, 1),
         "result_kb_mean": round(float(np.mean(kept)) / 1024, 1),
-        "reserve_us_p50": round(float(np.percentile(reserve_us, 50)), 1),
-        "reserve_us_p99": round(float(np.percentile(reserve_us, 99)), 1),
+        "reserve_order_us_p50": round(float(np.percentile(order_us, 50)), 1),
+        "reserve_order_us_p99": round(float(np.percentile(order_us, 99)), 1),
+        "reserve_us_per_line": round(sum(order_us) / max(lines, 1), 1),
     }
 
 
@@ -131,8 +136,9 @@ def test_bench_memory_and_reservation(benchmark: Any, n_sources: int,
     benchmark.extra_info.update(info)
     _say(capsys, f"[memory] {n_sources} src: working set per decision "
          f"{info['peak_kb_per_decision_mean']} KB (p99 {info['peak_kb_per_decision_p99']}), "
-         f"result kept {info['result_kb_mean']} KB; reserve p50 {info['reserve_us_p50']} µs, "
-         f"p99 {info['reserve_us_p99']} µs per line")
+         f"result kept {info['result_kb_mean']} KB; reserve_order p50 "
+         f"{info['reserve_order_us_p50']} µs, p99 {info['reserve_order_us_p99']} µs per order "
+         f"({info['reserve_us_per_line']} µs per line)")
 
 
 def stress(n_sources: int, n_skus: int, n_orders: int) -> dict[str, Any]:
@@ -167,18 +173,23 @@ def replay(n_orders: int) -> dict[str, Any]:
     ruleset = parse_ruleset(RULESET, "replay.yaml", world.network, world.catalog)
     net, catalog, ledger = world.network, world.catalog, world.ledger
     statuses: dict[str, int] = {}
+    refused = 0
+    ms: list[float] = []
     gc.collect()
     t0 = time.perf_counter()
     for o in orders:
+        t1 = time.perf_counter()
         snap = ledger.snapshot({ln.sku for ln in o.lines})
         result = allocate(o, ruleset, net, snap, NOW, catalog=catalog)
+        refused += not ledger.reserve_order(o.id, result.reservations()).ok
+        ms.append((time.perf_counter() - t1) * 1000)
         statuses[result.status] = statuses.get(result.status, 0) + 1
-        for line_id, allocs in result.reservations().items():
-            ledger.reserve(o.id, line_id, allocs)
     seconds = time.perf_counter() - t0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"orders": n_orders, "seconds": round(seconds, 1),
             "orders_per_s": round(n_orders / seconds, 1), "statuses": statuses,
+            "refused_reservations": refused,
+            **{f"p{q}_ms": round(float(np.percentile(ms, q)), 3) for q in (50, 95, 99)},
             "peak_rss_mb": round(rss_mb, 1)}
 
 
@@ -186,5 +197,7 @@ def test_bench_replay_history(benchmark: Any, capsys: pytest.CaptureFixture[str]
     info = benchmark.pedantic(replay, args=(REPLAY,), rounds=1, iterations=1)
     benchmark.extra_info.update(info)
     _say(capsys, f"[replay] {info['orders']} orders, rules + snapshot + allocate + reserve: "
-         f"{info['orders_per_s']} orders/s ({info['seconds']} s), statuses "
-         f"{info['statuses']}; peak RSS {info['peak_rss_mb']} MB")
+         f"{info['orders_per_s']} orders/s ({info['seconds']} s), p50 {info['p50_ms']} p95 "
+         f"{info['p95_ms']} p99 {info['p99_ms']} ms per order, statuses {info['statuses']}, "
+         f"{info['refused_reservations']} reservations refused; peak RSS "
+         f"{info['peak_rss_mb']} MB")

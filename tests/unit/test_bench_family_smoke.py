@@ -101,6 +101,9 @@ def test_the_workload_benchmarks_run_at_a_tiny_size() -> None:
     bench = load("bench_workloads")
     info = bench.replay(30)
     assert sum(info["statuses"].values()) == 30
+    assert info["refused_reservations"] == 0 and info["p50_ms"] <= info["p99_ms"]
+    memory = bench.memory_and_reservation(50, 30)
+    assert memory["reserve_order_us_p50"] > 0 and memory["peak_kb_per_decision_mean"] > 0
     stress = bench.stress(20, 50, 10)
     assert stress["orders"] == 10 and stress["p99_ms"] > 0
 
