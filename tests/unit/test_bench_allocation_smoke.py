@@ -66,3 +66,25 @@ def test_one_allocation_per_order_is_feasible(policy_name: str) -> None:
                 shipped[lq.line_id] = shipped.get(lq.line_id, Decimal(0)) + lq.qty
         for line in order.lines:
             assert shipped.get(line.id, Decimal(0)) <= line.qty
+
+
+def test_the_allocation_benchmark_runs_at_a_tiny_size() -> None:
+    syn = load_synthetic()
+    if str(SYNTHETIC.parent) not in sys.path:
+        sys.path.insert(0, str(SYNTHETIC.parent))
+    spec = importlib.util.spec_from_file_location("bench_allocation",
+                                                  SYNTHETIC.parent / "bench_allocation.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["bench_allocation"] = bench
+    spec.loader.exec_module(bench)
+    world = syn.make_world(8, 60, seed=5)
+    orders = syn.make_orders(bench.WARMUP + 12, world, seed=6)
+    b = bench.Bench(8, world, orders,
+                    [world.ledger.snapshot([ln.sku for ln in o.lines]) for o in orders])
+    times, results = bench.run_latency(b, bench.POLICIES["optimal"])
+    assert len(times) == len(results) == 12 and bench.percentiles(times)["p99_ms"] > 0
+    split = bench.run_split(b, bench.POLICIES["priority"], 5)
+    assert [len(v) for v in split.values()] == [5, 5, 5]
+    costs = bench.compare_costs(b)
+    assert costs["orders"] == 12 and costs["optimal_worse_than_a_fill"] == 0
