@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -654,23 +655,31 @@ def test_a_snapshot_carries_the_backorder_floor_in_units() -> None:
 # ------------------------------------------------------------------ concurrency
 
 
-def test_concurrent_reservations_never_oversell() -> None:
-    ledger = StockLedger(SOURCES)
-    stock(ledger, "WH-BER", "TEE-RED-M", 50, 8, "ber-tee")
+def in_threads(buy: Callable[[str], bool], buyers: int = 8, each: int = 20) -> list[bool]:
+    """``buy(order_id)`` for ``each`` orders in each of ``buyers`` threads at once; every
+    outcome."""
     results: list[bool] = []
     lock = threading.Lock()
 
-    def buy(worker: int) -> None:
-        for n in range(20):
-            ok = ledger.reserve(f"{worker}-{n}", "1", [("WH-BER", "TEE-RED-M", d(1))]).ok
+    def run(worker: int) -> None:
+        for n in range(each):
+            ok = buy(f"{worker}-{n}")
             with lock:
                 results.append(ok)
 
-    threads = [threading.Thread(target=buy, args=(w,)) for w in range(8)]
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(buyers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return results
+
+
+def test_concurrent_reservations_never_oversell() -> None:
+    ledger = StockLedger(SOURCES)
+    stock(ledger, "WH-BER", "TEE-RED-M", 50, 8, "ber-tee")
+    results = in_threads(
+        lambda order: ledger.reserve(order, "1", [("WH-BER", "TEE-RED-M", d(1))]).ok)
     assert results.count(True) == 50
     assert ledger.reserved("WH-BER", "TEE-RED-M") == 50
     assert ledger.available("WH-BER", "TEE-RED-M") == 0
@@ -680,23 +689,10 @@ def test_concurrent_order_reservations_never_oversell_or_half_reserve() -> None:
     ledger = StockLedger(SOURCES)
     stock(ledger, "WH-BER", "TEE-RED-M", 31, 8, "ber-tee")
     stock(ledger, "WH-MUC", "MUG-BLUE", 40, 8, "muc-mug")
-    results: list[bool] = []
-    lock = threading.Lock()
-
-    def buy(worker: int) -> None:
-        for n in range(10):
-            ok = ledger.reserve_order(f"{worker}-{n}", {
-                "1": [("WH-BER", "TEE-RED-M", d(1))],
-                "2": [("WH-BER", "TEE-RED-M", d(1)), ("WH-MUC", "MUG-BLUE", d(1))],
-            }).ok
-            with lock:
-                results.append(ok)
-
-    threads = [threading.Thread(target=buy, args=(w,)) for w in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = in_threads(lambda order: ledger.reserve_order(order, {
+        "1": [("WH-BER", "TEE-RED-M", d(1))],
+        "2": [("WH-BER", "TEE-RED-M", d(1)), ("WH-MUC", "MUG-BLUE", d(1))],
+    }).ok, each=10)
     assert results.count(True) == 15          # 31 tees, two per order
     assert ledger.reserved("WH-BER", "TEE-RED-M") == 30
     assert ledger.reserved("WH-MUC", "MUG-BLUE") == 15
