@@ -23,8 +23,14 @@ import numpy as np
 import pytest
 from _synthetic import World, make_orders, make_world
 
-from oms_sourcing.allocation.allocate import AllocationResult, allocate, solve_problem
-from oms_sourcing.allocation.builder import build_problem
+from oms_sourcing.allocation.allocate import (
+    AllocationResult,
+    SolverConfig,
+    allocate,
+    solve_problem,
+)
+from oms_sourcing.allocation.builder import SourcingProblem, build_problem
+from oms_sourcing.allocation.problem import Plan, SolveStatus
 from oms_sourcing.domain import Order
 from oms_sourcing.inventory.stock import StockSnapshot
 from oms_sourcing.rules.model import Objective, Policy, RankKey
@@ -120,11 +126,19 @@ def test_bench_allocate_latency(
          f"solvers {solvers}; statuses {statuses}")
 
 
+CP_SAT = SolverConfig(solver="cp-sat")
+
+
 def run_split(b: Bench, policy: Policy, n: int) -> dict[str, list[float]]:
-    """Per order: ``build_problem`` ms, ``solve_problem`` ms, and the full ``allocate`` ms."""
+    """Per order: ``build_problem`` ms, ``solve_problem`` ms, and the full ``allocate`` ms;
+    for an objective policy also ``solve_problem`` with CP-SAT forced (``solve_cp_sat``), the
+    fallback the exact path spares, on the same problems — with the same optimal objective."""
     net, catalog = b.world.network, b.world.catalog
     clock = time.perf_counter
     out: dict[str, list[float]] = {"build": [], "solve": [], "allocate": []}
+    if policy.objective is not None:
+        out["solve_cp_sat"] = []
+    solved: list[tuple[SourcingProblem, dict[str, Plan]]] = []
     pairs = list(zip(b.orders, b.snapshots, strict=True))
     for o, s in pairs[:WARMUP]:
         solve_problem(build_problem(o, policy, net, s, NOW, catalog=catalog))
@@ -132,13 +146,25 @@ def run_split(b: Bench, policy: Policy, n: int) -> dict[str, list[float]]:
         t0 = clock()
         sp = build_problem(o, policy, net, s, NOW, catalog=catalog)
         t1 = clock()
-        solve_problem(sp)
+        plans = solve_problem(sp)
         t2 = clock()
         allocate(o, policy, net, s, NOW, catalog=catalog)
         t3 = clock()
         out["build"].append((t1 - t0) * 1000)
         out["solve"].append((t2 - t1) * 1000)
         out["allocate"].append((t3 - t2) * 1000)
+        solved.append((sp, plans))
+    # a pass of its own: CP-SAT between the orders above would leave their caches cold
+    for sp, plans in solved if "solve_cp_sat" in out else ():
+        t0 = clock()
+        forced = solve_problem(sp, CP_SAT)
+        out["solve_cp_sat"].append((clock() - t0) * 1000)
+        for name, plan in plans.items():
+            both = {plan.status, forced[name].status} == {SolveStatus.OPTIMAL}
+            if both and plan.objective != forced[name].objective:
+                raise RuntimeError(f"order {sp.order.id}: the exact path's optimum "
+                                   f"{plan.objective} differs from CP-SAT's "
+                                   f"{forced[name].objective}: a bug")
     return out
 
 
@@ -159,7 +185,9 @@ def test_bench_build_vs_solve(
     benchmark.extra_info.update(info)
     _say(capsys, f"[split] {bench.n_sources} src {policy_name}: build {mean['build']:.3f} ms "
          f"({info['build_share']:.0%}), solve {mean['solve']:.3f} ms ({info['solve_share']:.0%}),"
-         f" result {mean['result']:.3f} ms, allocate {mean['allocate']:.3f} ms")
+         f" result {mean['result']:.3f} ms, allocate {mean['allocate']:.3f} ms"
+         + (f"; CP-SAT forced: solve {mean['solve_cp_sat']:.3f} ms"
+            if "solve_cp_sat" in mean else ""))
 
 
 def compare_costs(b: Bench) -> dict[str, Any]:

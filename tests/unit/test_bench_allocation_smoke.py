@@ -86,5 +86,7 @@ def test_the_allocation_benchmark_runs_at_a_tiny_size() -> None:
     assert len(times) == len(results) == 12 and bench.percentiles(times)["p99_ms"] > 0
     split = bench.run_split(b, bench.POLICIES["priority"], 5)
     assert [len(v) for v in split.values()] == [5, 5, 5]
+    split = bench.run_split(b, bench.POLICIES["optimal"], 5)
+    assert len(split["solve_cp_sat"]) == 5
     costs = bench.compare_costs(b)
     assert costs["orders"] == 12 and costs["optimal_worse_than_a_fill"] == 0
