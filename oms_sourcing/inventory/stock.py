@@ -744,33 +744,26 @@ class StockLedger:
                         f"reserving {self._describe(self._public(cells))}"
                     )
             taken: dict[tuple[int, str], int] = {}  # units the new lines take so far, per cell
-            checked: list[tuple[str, tuple[AllocationCheck, ...], bool]] = []  # (.., .., kept)
-            fits = True
-            for (_, line_id), cells in wanted:
-                if (order_id, line_id) in self._held:
-                    checked.append((line_id, self._checks(cells, held=True), True))
-                    continue
-                checks = self._checks(cells, taken=taken)
-                for i, sku, units in cells:
-                    taken[(i, sku)] = taken.get((i, sku), 0) + units
-                fits = fits and all(c.sufficient for c in checks)
-                checked.append((line_id, checks, False))
+            kept = [key in self._held for key, _ in wanted]
+            checks: list[tuple[AllocationCheck, ...]] = []
+            for (_, cells), was_held in zip(wanted, kept, strict=True):
+                checks.append(self._checks(cells, held=was_held, taken=taken))
+                if not was_held:
+                    for i, sku, units in cells:
+                        taken[(i, sku)] = taken.get((i, sku), 0) + units
+            fits = all(c.sufficient for line, was_held in zip(checks, kept, strict=True)
+                       if not was_held for c in line)
             if fits:
-                for (key, cells), (_, _, kept) in zip(wanted, checked, strict=True):
-                    if not kept:
+                for (key, cells), was_held in zip(wanted, kept, strict=True):
+                    if not was_held:
                         self._hold(key, cells)
-            new_status = ReserveStatus.RESERVED if fits else ReserveStatus.INSUFFICIENT
-            results = tuple(
-                ReserveResult(ReserveStatus.ALREADY_RESERVED if kept else new_status,
-                              order_id, line_id, checks)
-                for line_id, checks, kept in checked
-            )
-        if not fits:
-            status = ReserveStatus.INSUFFICIENT
-        elif all(kept for _, _, kept in checked):
-            status = ReserveStatus.ALREADY_RESERVED
-        else:
-            status = ReserveStatus.RESERVED
+        new_status = ReserveStatus.RESERVED if fits else ReserveStatus.INSUFFICIENT
+        results = tuple(
+            ReserveResult(ReserveStatus.ALREADY_RESERVED if was_held else new_status,
+                          order_id, line_id, line_checks)
+            for ((_, line_id), _), line_checks, was_held in zip(wanted, checks, kept, strict=True)
+        )
+        status = (ReserveStatus.ALREADY_RESERVED if fits and all(kept) else new_status)
         return OrderReserveResult(status, order_id, results)
 
     def _cells(
