@@ -228,7 +228,7 @@ def make_instance(spec: FamilySpec, seed: int, horizon: int | None = None) -> In
                for k, (code, (lat, lon)) in enumerate(zip(fc_codes, fc_loc, strict=True))]
     sources.append(Source(SourceCode(DUMMY), SourceKind.DROPSHIP, priority=1000,
                           location=Location(country="US")))
-    zones = [Zone(name=f"city-{c:03d}", postcode_prefixes=frozenset({f"C{c:03d}"}))
+    zones = [Zone(name=f"city-{c:03d}", postcode_prefixes=(f"C{c:03d}",))
              for c in range(n_city)]
     lanes = [
         ShippingLane(name=f"{code}->{c:03d}", sources=SourceSelector(codes=frozenset({code})),

@@ -177,7 +177,7 @@ def test_bench_build_vs_solve(
     mean = {k: float(np.mean(v)) for k, v in split.items()}
     # what allocate spends outside build + solve: turning the plan into outcomes (_result)
     mean["result"] = mean["allocate"] - mean["build"] - mean["solve"]
-    info = {f"{k}_mean_ms": round(v, 4) for k, v in mean.items()}
+    info: dict[str, Any] = {f"{k}_mean_ms": round(v, 4) for k, v in mean.items()}
     info |= {f"{k}_p99_ms": round(float(np.percentile(v, 99)), 4) for k, v in split.items()}
     info |= {"build_share": round(mean["build"] / mean["allocate"], 3),
              "solve_share": round(mean["solve"] / mean["allocate"], 3),

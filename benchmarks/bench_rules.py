@@ -70,7 +70,7 @@ def build_ruleset(rules: int = 20) -> Ruleset:
 
 
 def build_catalog() -> Catalog:
-    tags = ({"hazmat"}, {"oversize", "furniture"}, {"apparel"}, set())
+    tags: tuple[set[str], ...] = ({"hazmat"}, {"oversize", "furniture"}, {"apparel"}, set())
     return Catalog(
         SkuInfo(sku=Sku(s), tags=frozenset(tags[i % len(tags)])) for i, s in enumerate(SKUS)
     )
