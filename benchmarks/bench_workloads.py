@@ -3,7 +3,8 @@
 Run with ``pytest benchmarks/bench_workloads.py --benchmark-only -s``. Environment:
 ``WORKLOAD_ORDERS`` (default 1,000) orders per latency run, ``STRESS_SKUS`` (default 2,000; the
 2,000-source world stocks ~20 % of 2,000 x SKUs cells, so 10,000 SKUs would need ~4 M stock
-records) and ``REPLAY_ORDERS`` (default 20,000).
+records), ``REPLAY_ORDERS`` (default 20,000) and ``WORKLOAD_SKUS`` (default 10,000: the other
+worlds' SKUs).
 
 * memory per decision: ``tracemalloc`` peak while one order is allocated (its working set), and
   the size of what the decision keeps (the result before its explanations are read);
@@ -38,6 +39,7 @@ from oms_sourcing.rules.model import Objective, Policy
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 ORDERS = int(os.environ.get("WORKLOAD_ORDERS", "1000"))
+SKUS = int(os.environ.get("WORKLOAD_SKUS", "10000"))
 STRESS_SKUS = int(os.environ.get("STRESS_SKUS", "2000"))
 REPLAY = int(os.environ.get("REPLAY_ORDERS", "20000"))
 OPTIMAL = Policy(objective=Objective(shipping_cost=Decimal(1)))
@@ -86,7 +88,7 @@ def _deep_size(obj: object, seen: set[int] | None = None) -> int:
 
 
 def memory_and_reservation(n_sources: int, n_orders: int) -> dict[str, Any]:
-    world = make_world(n_sources, 10_000, seed=n_sources)
+    world = make_world(n_sources, SKUS, seed=n_sources)
     orders = make_orders(n_orders, world, seed=1000 + n_sources)
     net, catalog, ledger = world.network, world.catalog, world.ledger
     for o in orders[:20]:       # warm the caches
@@ -168,7 +170,7 @@ def test_bench_stress_2000_sources(benchmark: Any, capsys: pytest.CaptureFixture
 
 
 def replay(n_orders: int) -> dict[str, Any]:
-    world = make_world(50, 10_000, seed=50)
+    world = make_world(50, SKUS, seed=50)
     orders = make_orders(n_orders, world, seed=4242)
     ruleset = parse_ruleset(RULESET, "replay.yaml", world.network, world.catalog)
     net, catalog, ledger = world.network, world.catalog, world.ledger
