@@ -104,6 +104,10 @@ def instance_costs(family: str, seed: int, sequences: int, horizon: int | None,
     t0 = time.perf_counter()
     bound = dlp(instance) if known_dlp is None else None
     dlp_s = time.perf_counter() - t0 if bound is not None else None
+    if bound is not None and bound.status != "optimal":
+        # a FEASIBLE (unproven) or failed LP is no denominator for cost / DLP
+        raise RuntimeError(f"{family} instance {seed}: the DLP ended {bound.status}, not "
+                           "optimal; its value is no lower bound")
     costs: dict[str, list[float]] = {name: [] for name in POLICIES if not added_only}
     if wave:
         costs["wave"] = []
@@ -127,6 +131,7 @@ def instance_costs(family: str, seed: int, sequences: int, horizon: int | None,
     return {"family": family, "seed": seed, "sequences": sequences, "horizon": horizon,
             "wave": wave, "resolve": resolve, "added_only": added_only,
             "dlp": bound.value if bound is not None else known_dlp, "dlp_seconds": dlp_s,
+            "dlp_status": bound.status if bound is not None else None,
             "costs": costs, "allocate_ms_per_order": per_order_ms}
 
 

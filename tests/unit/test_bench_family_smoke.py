@@ -154,6 +154,8 @@ def test_a_grid_of_the_wave_alone_can_take_each_dlp_from_the_base_grid(tmp_path:
     assert taken["wave / DLP per instance"] == solved["wave / DLP per instance"]
     lines = [json.loads(line) for line in alone_file.read_text().splitlines()]
     assert sorted(one["dlp_seconds"] is None for one in lines) == [False, True]
+    # a DLP solved here says it was proven optimal; one taken from the base grid says nothing
+    assert sorted(str(one["dlp_status"]) for one in lines) == ["None", "optimal"]
     assert bench.known_dlps(base_file, "warmup", 100) == {}    # another horizon: not taken
     explicit = tmp_path / "explicit.jsonl"         # T written out: the family's own horizon
     explicit.write_text(json.dumps({"family": "warmup", "seed": 3, "sequences": 1,
