@@ -635,6 +635,11 @@ def _allocate_wave(
     # least the per-order plan: it bounds only below that
     bound = max(lp_bound or 0, optima, lagrangian, min(cp_bound, base_obj), proof_bound)
     wave_obj = wave_cost + penalty * wave_short
+    # only the proof step's target may pass the plan (when CP-SAT found one below it); any other
+    # bound above a feasible plan is a bug to hear about, not to hide behind "optimal"
+    if max(lp_bound or 0, optima, lagrangian) > wave_obj * (1 + 1e-9) + 1:
+        logger.warning("wave: a lower bound (LP %s, optima %s, Lagrangian %s) exceeds the plan's "
+                       "objective %s", lp_bound, optima, lagrangian, wave_obj)
     bound = min(bound, wave_obj)
     gap = (wave_obj - bound) / wave_cost if wave_cost else 0.0
     status = "optimal" if wave_obj <= bound else "feasible"
