@@ -11,6 +11,8 @@ worlds' SKUs).
 * reservation: ``StockLedger.reserve_order`` per order (every line or none), after each
   decision, and per line;
 * stress: allocate latency at 2,000 sources;
+* stock feeds: a FULL feed of every stocked cell of the 50-source world read from CSV and
+  applied, sent again (idempotent: all duplicates), and a stale DELTA (out of order: ignored);
 * replay (W4): a long history sourced in order against one ledger, reserving each order as it
   goes, with rule selection from a ruleset — the end-to-end path a service runs: throughput,
   per-order latency percentiles and peak RSS at the end.
@@ -26,6 +28,7 @@ import time
 import tracemalloc
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +37,7 @@ from _synthetic import make_orders, make_world
 
 from oms_sourcing.allocation._arrays import network_arrays
 from oms_sourcing.allocation.allocate import allocate
+from oms_sourcing.inventory.feeds import apply_feed, read_feed
 from oms_sourcing.rules import parse_ruleset
 from oms_sourcing.rules.model import Objective, Policy
 
@@ -167,6 +171,62 @@ def test_bench_stress_2000_sources(benchmark: Any, capsys: pytest.CaptureFixture
     benchmark.extra_info.update(info)
     _say(capsys, f"[stress] 2000 src, {STRESS_SKUS} SKUs: {info['orders_per_s']} orders/s, "
          f"p50 {info['p50_ms']} p95 {info['p95_ms']} p99 {info['p99_ms']} ms")
+
+
+def _write_feed(path: Path, rows: list[tuple[str, str, int]], mode: str, at: datetime,
+                tag: str) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        f.write("source,sku,qty,mode,effective_at,record_id\n")
+        stamp = at.isoformat()
+        f.writelines(f"{src},{sku},{qty},{mode},{stamp},{tag}-{n}\n"
+                     for n, (src, sku, qty) in enumerate(rows))
+
+
+def stock_feeds(n_skus: int, workdir: Path) -> dict[str, Any]:
+    """Feeds against the 50-source world (~20 % of 50 x ``n_skus`` cells stocked): a FULL feed of
+    every stocked cell, read from CSV and applied; the same file sent again (every row a
+    duplicate); then a DELTA feed of a tenth of the cells dated before the FULL one (every row
+    stale). Each is timed reading and applying; the ledger is checked against the FULL feed."""
+    world = make_world(50, n_skus, seed=50)
+    ledger = world.ledger
+    rng = np.random.default_rng(7)
+    cells = [(src, sku) for src in ledger.source_codes for sku in ledger.known_skus(src)]
+    qty = rng.integers(0, 60, size=len(cells)).tolist()
+    full = workdir / "full.csv"
+    _write_feed(full, [(src, sku, q) for (src, sku), q in zip(cells, qty, strict=True)],
+                "FULL", NOW, "full")
+    late = workdir / "delta-late.csv"
+    tenth = [(src, sku, 999) for src, sku in cells[::10]]
+    _write_feed(late, tenth, "DELTA", NOW.replace(hour=NOW.hour - 1), "late")
+    timings: dict[str, float] = {}
+    reports = {}
+    for name, path in (("full", full), ("resent", full), ("stale_delta", late)):
+        t0 = time.perf_counter()
+        feed = read_feed(path)
+        t1 = time.perf_counter()
+        reports[name] = apply_feed(ledger, feed)
+        t2 = time.perf_counter()
+        timings[f"{name}_read_s"] = round(t1 - t0, 3)
+        timings[f"{name}_apply_s"] = round(t2 - t1, 3)
+    assert len(reports["full"].applied) == len(cells)
+    assert len(reports["resent"].duplicates) == len(cells) and not reports["resent"].applied
+    assert len(reports["stale_delta"].ignored_stale) == len(tenth)
+    for (src, sku), q in list(zip(cells, qty, strict=True))[::97]:
+        assert ledger.on_hand(src, sku) == q, (src, sku)
+    full_s = timings["full_read_s"] + timings["full_apply_s"]
+    return {"rows": len(cells), "stale_rows": len(tenth), **timings,
+            "full_rows_per_s": round(len(cells) / full_s) if full_s else None}
+
+
+def test_bench_stock_feeds(benchmark: Any, tmp_path: Path,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    info = benchmark.pedantic(stock_feeds, args=(SKUS, tmp_path), rounds=1, iterations=1)
+    benchmark.extra_info.update(info)
+    _say(capsys, f"[feeds] FULL feed of {info['rows']:,} rows: read {info['full_read_s']} s, "
+         f"applied {info['full_apply_s']} s ({info['full_rows_per_s']:,} rows/s); sent again "
+         f"(all duplicates): {info['resent_read_s']} + {info['resent_apply_s']} s; a stale "
+         f"DELTA of {info['stale_rows']:,} rows: {info['stale_delta_read_s']} + "
+         f"{info['stale_delta_apply_s']} s")
 
 
 def replay(n_orders: int) -> dict[str, Any]:
