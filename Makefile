@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench examples clean
+.PHONY: demo test lint typecheck bench bench-all examples clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-only -s
+
+# every row of BENCHMARKS.md (about 12 hours on 2 cores; resumable): benchmarks/run_all.sh
+bench-all: $(STAMP)
+	PYTHON=$(BIN)/python bash benchmarks/run_all.sh $(OUT)
 
 examples: $(STAMP)
 	$(BIN)/python examples/generate.py examples
