@@ -211,6 +211,9 @@ def wave(
     brief: Annotated[bool, typer.Option(
         "--brief", help="Leave out the per-line explanations (candidates, alternatives).",
     )] = False,
+    prices_path: Annotated[Path | None, typer.Option(
+        "--bid-prices", help="CSV of source,sku,price (from bid-prices) for rules that weigh "
+                             "stock_value.")] = None,
 ) -> None:
     """Source every order as one wave, jointly against the stock: one JSON result per order
     (as ``source``), then the wave's cost, bound and gap next to one-by-one sourcing on
@@ -237,9 +240,10 @@ def wave(
         config = (WaveConfig.large(workers, **chosen) if large
                   else WaveConfig.proven(workers=workers, **chosen) if proven
                   else WaveConfig(workers=workers, **chosen))
+        prices = read_bid_prices(prices_path) if prices_path else None
         result = allocate_wave(loaded.orders, loaded.ruleset, loaded.network,
                                loaded.ledger.snapshot(skus), at, catalog=loaded.catalog,
-                               config=config)
+                               config=config, bid_prices=prices)
         for one in result.results:
             sys.stdout.write(json.dumps(one.to_dict(explain=not brief)) + "\n")
         currency = loaded.network.currency

@@ -258,6 +258,36 @@ def test_bid_prices_from_a_history_feed_a_rule_that_weighs_stock_value(
     assert len(sourced.stdout.splitlines()) == 5
 
 
+def test_a_wave_charges_the_bid_prices_it_is_given_to_rules_that_weigh_stock_value(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    orders = write_jsonl(tmp_path / "orders.jsonl", example_orders(40))
+    rules = tmp_path / "scarce.yaml"
+    rules.write_text("id: scarce\nversion: 1\ndefaults:\n  objective: {shipping_cost: 1, "
+                     "stock_value: 1}\nrules:\n  - name: all\n", encoding="utf-8")
+
+    def units_by_source(*extra: object) -> dict[str, float]:
+        run = invoke(app, "wave", *data_args(rules=rules), orders, "--brief",
+                     "--neighbourhoods", "10", *extra)
+        assert run.exit_code == 0, run.output
+        used: dict[str, float] = {}
+        for line in run.stdout.splitlines():
+            for shipment in json.loads(line)["shipments"]:
+                for item in shipment["lines"]:
+                    used[shipment["source"]] = used.get(shipment["source"], 0) + float(
+                        item["qty"])
+        return used
+
+    plain = units_by_source()
+    busiest = max(plain, key=lambda code: plain[code])
+    skus = {line["sku"] for order in example_orders(40) for line in order["lines"]}
+    prices = tmp_path / "prices.csv"
+    prices.write_text("source,sku,price\n" + "".join(f"{busiest},{sku},500\n"
+                                                     for sku in sorted(skus)), encoding="utf-8")
+    priced = units_by_source("--bid-prices", prices)
+    assert priced.get(busiest, 0) < plain[busiest]
+
+
 def test_a_malformed_bid_price_file_is_reported_with_its_line(
     app: typer.Typer, tmp_path: Path
 ) -> None:
