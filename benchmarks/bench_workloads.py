@@ -26,7 +26,7 @@ import resource
 import sys
 import time
 import tracemalloc
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -197,7 +197,7 @@ def stock_feeds(n_skus: int, workdir: Path) -> dict[str, Any]:
                 "FULL", NOW, "full")
     late = workdir / "delta-late.csv"
     tenth = [(src, sku, 999) for src, sku in cells[::10]]
-    _write_feed(late, tenth, "DELTA", NOW.replace(hour=NOW.hour - 1), "late")
+    _write_feed(late, tenth, "DELTA", NOW - timedelta(hours=1), "late")
     timings: dict[str, float] = {}
     reports = {}
     for name, path in (("full", full), ("resent", full), ("stale_delta", late)):
