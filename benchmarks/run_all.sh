@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every row of BENCHMARKS.md, one step after another, resumable: `make bench-all` (or
+# One run of every table row of BENCHMARKS.md (not the scratch-script figures, the
+# repeated-run medians or the history), one step after another, resumable: `make bench-all` (or
 # `bash benchmarks/run_all.sh [OUT]`). About 12 hours on 2 cores, most of it the two large
 # family grids.
 #
@@ -35,7 +36,7 @@ step() {   # step NAME SUITE [VAR=value ...]: one pytest run of SUITE with those
 step allocation bench_allocation.py
 step rules bench_rules.py
 step workloads bench_workloads.py
-# W3: the table's rows, top to bottom
+# W3: every row of the table (wave-default gives rows 1, 2 and the first 1,000 x 500 one)
 step wave-default bench_wave.py
 step wave-20-default bench_wave.py WAVE_SIZES=1000x50x20
 step wave-20-large bench_wave.py WAVE_SIZES=1000x50x20 WAVE_CONFIG=large
