@@ -94,6 +94,11 @@ def run_latency(b: Bench, policy: Policy) -> tuple[list[float], list[AllocationR
     return times, results
 
 
+def orders_per_s(ms: list[float]) -> float:
+    """Throughput of per-order latencies in ms: orders over the time spent allocating them."""
+    return round(len(ms) / (sum(ms) / 1000), 1)
+
+
 def _say(capsys: pytest.CaptureFixture[str], text: str) -> None:
     with capsys.disabled():
         print(f"\n{text}")
@@ -114,10 +119,9 @@ def test_bench_allocate_latency(
         key = f"{r.solver}:{r.solver_status}"
         solvers[key] = solvers.get(key, 0) + 1
     assert set(statuses) <= {"sourced", "partial", "waiting"}
-    total_s = sum(times) / 1000
     info = {
         "n_sources": bench.n_sources, "n_skus": N_SKUS, "policy": policy_name,
-        "orders": len(times), "orders_per_s": round(len(times) / total_s, 1),
+        "orders": len(times), "orders_per_s": orders_per_s(times),
         **percentiles(times), "statuses": statuses, "solvers": solvers,
         "proven_optimal": sum(r.solver_status == "optimal" for r in results),
         "nproc": os.cpu_count(),
@@ -136,7 +140,7 @@ def ratio_to_greedy(b: Bench) -> dict[str, Any]:
     for name, policy in POLICIES.items():
         if (b.n_sources, name) not in _ORDERS_PER_S:
             times, _RESULTS[(b.n_sources, name)] = run_latency(b, policy)
-            _ORDERS_PER_S[(b.n_sources, name)] = round(len(times) / (sum(times) / 1000), 1)
+            _ORDERS_PER_S[(b.n_sources, name)] = orders_per_s(times)
     optimal, greedy = (_ORDERS_PER_S[(b.n_sources, name)] for name in ("optimal", "priority"))
     return {"n_sources": b.n_sources, "optimal_orders_per_s": optimal,
             "priority_orders_per_s": greedy, "ratio_to_greedy": round(optimal / greedy, 3)}
