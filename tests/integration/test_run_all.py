@@ -15,13 +15,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "run_all.sh"
+# the benchmarks' settings: recorded by the stand-in, kept out of the caller's environment
+KNOBS = ("WAVE_", "FAMILY", "BENCH_", "WORKLOAD_", "REPLAY_", "STRESS_")
 
 STAND_IN = f"""#!{sys.executable}
 import json, os, sys
 args = sys.argv[1:]
-knobs = {{k: v for k, v in os.environ.items()
-         if k.startswith(("WAVE_", "FAMILY_", "BENCH_", "WORKLOAD_", "REPLAY_", "STRESS_"))
-         or k == "FAMILY"}}
+knobs = {{k: v for k, v in os.environ.items() if k.startswith({KNOBS!r})}}
 with open(os.environ["CALLS"], "a") as f:
     f.write(json.dumps({{"args": args, "knobs": knobs}}) + "\\n")
 if os.environ.get("FAIL_ON") and os.environ["FAIL_ON"] in " ".join(args):
@@ -38,7 +38,7 @@ def run(tmp_path: Path, fail_on: str = "") -> tuple[subprocess.CompletedProcess[
     calls = tmp_path / "calls.jsonl"
     calls.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("WAVE_", "FAMILY", "BENCH_", "WORKLOAD_", "REPLAY_", "STRESS_"))}
+           if not k.startswith(KNOBS)}
     env |= {"PYTHON": str(stand_in), "CALLS": str(calls), "FAIL_ON": fail_on}
     proc = subprocess.run(["bash", str(SCRIPT), str(tmp_path / "out")], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120, check=False)

@@ -257,8 +257,7 @@ def test_a_wave_never_oversells_and_never_costs_more_than_one_by_one(
         wave.per_order_objective)
     # every bound reported, not only the best (which is capped at the wave's objective), is
     # below the true optimum's objective (its cost plus the short units every plan leaves)
-    penalty = (wave.objective - wave.cost) / wave.short_units if wave.short_units else D(0)
-    optimum = cost + penalty * short
+    optimum = cost + short_penalty(wave) * short
     for bound in (wave.lp_bound, wave.lagrangian_bound, wave.sum_of_optima, wave.bound):
         assert bound is None or bound <= optimum, (bound, optimum)
     # column generation's bound prices whole plans: never below the LP relaxation's by more
@@ -280,8 +279,12 @@ def test_a_wave_never_oversells_and_never_costs_more_than_one_by_one(
 def bound_on_cost(wave: WaveResult) -> D:
     """The wave's bound on the full objective, less the short penalty of its own short units
     (every plan leaves at least as many short, as the reference shows)."""
-    penalty = ((wave.objective - wave.cost) / wave.short_units if wave.short_units else D(0))
-    return wave.bound - penalty * wave.short_units
+    return wave.bound - short_penalty(wave) * wave.short_units
+
+
+def short_penalty(wave: WaveResult) -> D:
+    """The objective's penalty per unit left short, read off the wave's own plan."""
+    return (wave.objective - wave.cost) / wave.short_units if wave.short_units else D(0)
 
 
 def plans(wave: WaveResult) -> list[dict[str, object]]:
