@@ -126,6 +126,9 @@ StockOpt = Annotated[Path, typer.Option("--stock", help="Stock feed (CSV or JSON
 CatalogOpt = Annotated[Path | None, typer.Option("--catalog", help="catalog.yaml")]
 RulesOpt = Annotated[Path, typer.Option("--rules", help="Ruleset YAML file.")]
 OrdersArg = Annotated[Path, typer.Argument(help="Orders (JSONL, or JSON object/list).")]
+BidPricesOpt = Annotated[Path | None, typer.Option(
+    "--bid-prices", help="CSV of source,sku,price (from bid-prices) for rules that weigh "
+                         "stock_value.")]
 
 
 def source(
@@ -143,9 +146,7 @@ def source(
     brief: Annotated[bool, typer.Option(
         "--brief", help="Leave out the per-line explanations (candidates, alternatives).",
     )] = False,
-    prices_path: Annotated[Path | None, typer.Option(
-        "--bid-prices", help="CSV of source,sku,price (from bid-prices) for rules that weigh "
-                             "stock_value.")] = None,
+    prices_path: BidPricesOpt = None,
 ) -> None:
     """Source every order and print one JSON result per order, in file order
     (schemas/allocation-result.schema.json)."""
@@ -211,9 +212,7 @@ def wave(
     brief: Annotated[bool, typer.Option(
         "--brief", help="Leave out the per-line explanations (candidates, alternatives).",
     )] = False,
-    prices_path: Annotated[Path | None, typer.Option(
-        "--bid-prices", help="CSV of source,sku,price (from bid-prices) for rules that weigh "
-                             "stock_value.")] = None,
+    prices_path: BidPricesOpt = None,
 ) -> None:
     """Source every order as one wave, jointly against the stock: one JSON result per order
     (as ``source``), then the wave's cost, bound and gap next to one-by-one sourcing on
