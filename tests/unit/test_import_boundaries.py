@@ -30,7 +30,7 @@ FORBIDDEN_LAYERS = {
     "rules": ("allocation", "service", "simulation", "cli"),
     "inventory": ("rules", "allocation", "service", "simulation", "cli", "formats"),
     "allocation": ("service", "simulation", "cli", "formats"),
-    "lifecycle": ("rules", "inventory", "allocation", "service", "simulation", "cli"),
+    "lifecycle": ("rules", "inventory", "allocation", "service", "simulation", "cli", "formats"),
 }
 
 
@@ -80,6 +80,21 @@ def test_the_domain_uses_the_standard_library_only() -> None:
         for lineno, name in imports_of(path):
             top = name.split(".")[0]
             assert top in stdlib or top == "oms_sourcing", f"{path.name}:{lineno} imports {name}"
+
+
+def test_the_lifecycle_uses_the_standard_library_the_domain_and_the_errors_only() -> None:
+    stdlib = sys.stdlib_module_names
+    allowed = ("oms_sourcing.domain", "oms_sourcing.errors", "oms_sourcing.lifecycle")
+    paths = sorted((PACKAGE / "lifecycle").rglob("*.py"))
+    assert paths
+    for path in paths:
+        for lineno, name in imports_of(path):
+            ok = name.split(".")[0] in stdlib or any(
+                name == a or name.startswith(a + ".") for a in allowed
+            )
+            assert ok, f"lifecycle/{path.name}:{lineno} imports {name}"
+    errors = PACKAGE / "errors.py"
+    assert all(name.split(".")[0] in stdlib for _, name in imports_of(errors))
 
 
 def test_importing_the_package_loads_no_heavy_dependency() -> None:
