@@ -172,10 +172,16 @@ def _line(
         if reason not in {r.value for r in CancelReason}:
             raise InputError(
                 f"{line.subject}: cancelling needs a reason, one of "
-                f"{', '.join(r.value for r in CancelReason)}; got {reason!r}",
+                f"{', '.join(r.value for r in CancelReason)}; got {str(reason)!r}",
                 field="reason", value=reason, expected="a CancelReason", where=line.subject,
             )
     elif act is Action.HOLD:
+        if reason and reason not in {r.value for r in HoldReason}:
+            raise InputError(
+                f"{line.subject}: {str(reason)!r} is not a hold reason; use one of "
+                f"{', '.join(r.value for r in HoldReason)}",
+                field="reason", value=reason, expected="a HoldReason", where=line.subject,
+            )
         out_reason = reason or HoldReason.WAITING_FOR_STOCK
     elif act is Action.BACKORDER:
         out_reason = reason or HoldReason.BACKORDERED

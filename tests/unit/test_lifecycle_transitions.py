@@ -220,6 +220,8 @@ def test_sourcing_without_a_source_or_cancelling_without_a_reason_is_refused() -
     with pytest.raises(InputError, match="cancelling needs a reason") as caught:
         transition(line_in(LineStatus.NEW), Action.CANCEL, at=AT)
     assert caught.value.field == "reason"
+    with pytest.raises(InputError, match="'CUSTOMERREQ' is not a hold reason"):
+        transition(line_in(LineStatus.NEW), Action.HOLD, at=AT, reason=CancelReason.CUSTOMERREQ)
     with pytest.raises(InputError, match="needs the id of the shipment request"):
         transition(line_in(LineStatus.SOURCED), Action.REQUEST_SHIPMENT, at=AT)
 
