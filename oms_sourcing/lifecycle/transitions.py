@@ -195,11 +195,13 @@ def _line(
         line, status=LineStatus(rule.target), reason=str(out_reason), route=rte, source=src,
         request_id=req, attempts=attempts, declined_by=declined, exchanged=exchanged,
     )
-    event_source = source if act is Action.RETURN_RECEIVED and source else line.source
+    # a return may arrive at any source that accepts returns; a decline names who declined
+    event_source = source if act is Action.RETURN_RECEIVED and source else (
+        new.source if new.source is not None else line.source
+    )
     event = cast(type[ev.LineEvent], rule.event)(
         order_id=line.order_id, at=at, reason=new.reason,
-        line_id=line.line_id, status=new.status.value,
-        source=new.source if new.source is not None else event_source,
+        line_id=line.line_id, status=new.status.value, source=event_source,
         request_id=new.request_id if new.request_id is not None else line.request_id,
         attempts=new.attempts,
     )

@@ -186,6 +186,15 @@ def test_return_of_a_line_not_shipped_is_refused() -> None:
         transition(accepted, Action.RETURN_RECEIVED, at=AT)
 
 
+def test_a_return_received_names_the_source_that_received_it() -> None:
+    shipped = line_in(LineStatus.SHIPPED)
+    received = transition(shipped, Action.RETURN_RECEIVED, at=AT, source=SourceCode("ST-HAM"))
+    (event,) = received.events
+    assert isinstance(event, ev.ReturnReceived) and event.source == "ST-HAM"
+    assert received.state.source == "WH-BER"  # the line still shipped from WH-BER
+    assert received.effect is StockEffect.RESTOCK
+
+
 def test_a_line_exchanged_once_cannot_be_exchanged_again() -> None:
     once = transition(line_in(LineStatus.SHIPPED), Action.EXCHANGE, at=AT).state
     assert once.exchanged and once.status is LineStatus.SHIPPED
