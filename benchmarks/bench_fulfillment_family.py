@@ -17,7 +17,9 @@ times over the horizon (remaining periods, stock left). ``FAMILY_JOBS`` (default
 that many instances at once, in separate processes. ``FAMILY_SEEDS`` picks the instances
 (``0-29``, ``8,9,12-15``; default ``0`` to ``FAMILY_INSTANCES - 1``). ``FAMILY_ADDED_ONLY=1``
 runs only the policies ``FAMILY_WAVE`` and ``FAMILY_RESOLVE`` add (the DLP still), for a grid
-of those alone next to one of the three base policies (a results file per grid).
+of those alone next to one of the base policies (a results file per grid);
+``FAMILY_STATIC_MYOPIC=1`` (with ``FAMILY_ADDED_ONLY=1``) adds the static myopic to them, for
+its row on a grid measured before that policy existed.
 ``FAMILY_DLP_FROM=path.jsonl`` (with ``FAMILY_ADDED_ONLY=1``) takes each instance's DLP from
 another grid's results file of the same family and horizon instead of solving it again: the
 value is what the DLP gave there (PDLP and GLOP are deterministic), and the added policies do
@@ -78,6 +80,7 @@ RESOLVE = int(os.environ.get("FAMILY_RESOLVE", "0"))
 JOBS = int(os.environ.get("FAMILY_JOBS", "1"))
 RESULTS = Path(os.environ["FAMILY_RESULTS"]) if os.environ.get("FAMILY_RESULTS") else None
 ADDED_ONLY = os.environ.get("FAMILY_ADDED_ONLY", "0") == "1"
+STATIC_ADDED = os.environ.get("FAMILY_STATIC_MYOPIC", "0") == "1"
 DLP_FROM = Path(os.environ["FAMILY_DLP_FROM"]) if os.environ.get("FAMILY_DLP_FROM") else None
 UNCARRIED_WAY = os.environ.get("FAMILY_UNCARRIED", "dummy")
 
@@ -101,15 +104,20 @@ POLICIES = ("static myopic", "nearest in stock", "per-order optimal", "bid-price
 
 def instance_costs(family: str, seed: int, sequences: int, horizon: int | None,
                    wave: int = 0, resolve: int = 0, added_only: bool = False,
-                   uncarried: str = "dummy", known_dlp: float | None = None) -> dict[str, Any]:
+                   uncarried: str = "dummy", static_added: bool = False,
+                   known_dlp: float | None = None) -> dict[str, Any]:
     """One instance: its DLP, every policy's total cost on each sequence, and timings
-    (``added_only``: only the wave and re-solving policies, if asked for; ``uncarried``: the
+    (``added_only``: only the wave and re-solving policies, if asked for, and the static
+    myopic with ``static_added``; ``uncarried``: the
     way with items no FC carries, one of ``UNCARRIED``; ``known_dlp``: the
     instance's DLP value from an earlier run, not solved again — ``added_only`` only, as the
     bid-price policy needs the DLP's prices)."""
-    if added_only and not (wave or resolve):
+    if added_only and not (wave or resolve or static_added):
         raise ValueError("added_only runs only the wave and re-solving policies: ask for one "
-                         "of them (FAMILY_WAVE, FAMILY_RESOLVE)")
+                         "of them (FAMILY_WAVE, FAMILY_RESOLVE, FAMILY_STATIC_MYOPIC)")
+    if static_added and not added_only:
+        raise ValueError("FAMILY_STATIC_MYOPIC adds the static myopic to a grid of the added "
+                         "policies (FAMILY_ADDED_ONLY=1); a base grid runs it anyway")
     if known_dlp is not None and not added_only:
         raise ValueError("a known DLP (FAMILY_DLP_FROM) serves only runs of the added policies "
                          "(FAMILY_ADDED_ONLY=1): the bid-price policy needs the DLP's prices")
@@ -122,12 +130,16 @@ def instance_costs(family: str, seed: int, sequences: int, horizon: int | None,
         raise RuntimeError(f"{family} instance {seed}: the DLP ended {bound.status}, not "
                            "optimal; its value is no lower bound")
     costs: dict[str, list[float]] = {name: [] for name in POLICIES if not added_only}
+    if static_added:
+        costs["static myopic"] = []
     if wave:
         costs["wave"] = []
     if resolve:
         costs["bid-price re-solved"] = []
     per_order_ms: list[float] = []
     for sequence in range(sequences):
+        if static_added:
+            costs["static myopic"].append(run_static_myopic(instance, sequence))
         if not added_only:
             costs["static myopic"].append(run_static_myopic(instance, sequence))
             costs["nearest in stock"].append(run_nearest_in_stock(instance, sequence))
@@ -144,12 +156,14 @@ def instance_costs(family: str, seed: int, sequences: int, horizon: int | None,
             costs["bid-price re-solved"].append(run_resolving(instance, sequence, resolve))
     return {"family": family, "seed": seed, "sequences": sequences, "horizon": horizon,
             "wave": wave, "resolve": resolve, "added_only": added_only, "uncarried": uncarried,
+            "static_added": static_added,
             "dlp": bound.value if bound is not None else known_dlp, "dlp_seconds": dlp_s,
             "dlp_status": bound.status if bound is not None else None,
             "costs": costs, "allocate_ms_per_order": per_order_ms}
 
 
-_KEY = ("family", "seed", "sequences", "horizon", "wave", "resolve", "added_only", "uncarried")
+_KEY = ("family", "seed", "sequences", "horizon", "wave", "resolve", "added_only", "uncarried",
+        "static_added")
 
 
 def _kept(results: Path | None) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -162,6 +176,7 @@ def _kept(results: Path | None) -> dict[tuple[Any, ...], dict[str, Any]]:
             try:
                 one = json.loads(line)
                 one.setdefault("added_only", False)     # (lines written before it existed)
+                one.setdefault("static_added", False)
                 one = upgrade_result(one)               # (and before "uncarried" did)
                 kept[tuple(one[k] for k in _KEY)] = one
             except (ValueError, KeyError) as err:
@@ -209,7 +224,8 @@ def _solved(args: list[tuple[Any, ...]], jobs: int) -> Iterator[dict[str, Any]]:
 def run_family(family: str, instances: int | Iterable[int], sequences: int,
                horizon: int | None, wave: int = 0, resolve: int = 0, jobs: int = 1,
                results: Path | None = None, added_only: bool = False,
-               dlp_from: Path | None = None, uncarried: str = "dummy") -> dict[str, Any]:
+               dlp_from: Path | None = None, uncarried: str = "dummy",
+               static_added: bool = False) -> dict[str, Any]:
     """Every policy on every instance and sequence: ratios to the DLP, and timings.
 
     ``instances`` is a count (seeds 0 to n - 1) or the seeds themselves. ``wave`` > 0 adds the
@@ -220,7 +236,8 @@ def run_family(family: str, instances: int | Iterable[int], sequences: int,
     only the wave and re-solving policies (see :func:`instance_costs`); ``dlp_from``: with
     ``added_only``, a results file whose instances' DLP values are taken instead of solving the
     DLP again (see :func:`known_dlps`); ``uncarried``: the way with items no FC carries (one of
-    ``UNCARRIED``; ``dummy``, the reference's, by default)."""
+    ``UNCARRIED``; ``dummy``, the reference's, by default); ``static_added``: with
+    ``added_only``, the static myopic too."""
     if uncarried not in UNCARRIED:
         raise ValueError(f"FAMILY_UNCARRIED={uncarried!r} is not a way of the family; use one "
                          f"of {', '.join(UNCARRIED)} ('dummy': the reference's)")
@@ -230,8 +247,8 @@ def run_family(family: str, instances: int | Iterable[int], sequences: int,
         raise ValueError("FAMILY_DLP_FROM serves only runs of the added policies "
                          "(FAMILY_ADDED_ONLY=1): the bid-price policy needs the DLP's prices")
     known = known_dlps(dlp_from, family, horizon, uncarried) if dlp_from is not None else {}
-    runs = {seed: (family, seed, sequences, horizon, wave, resolve, added_only, uncarried)
-            for seed in seeds}
+    runs = {seed: (family, seed, sequences, horizon, wave, resolve, added_only, uncarried,
+                   static_added) for seed in seeds}
     by_seed = {seed: kept[key] for seed, key in runs.items() if key in kept}
     todo = [(*key, known.get(seed)) for seed, key in runs.items() if seed not in by_seed]
     for one in _solved(todo, jobs):
@@ -263,7 +280,8 @@ def run_family(family: str, instances: int | Iterable[int], sequences: int,
 def test_bench_fulfillment_family(benchmark: Any, capsys: pytest.CaptureFixture[str]) -> None:
     info = benchmark.pedantic(run_family,
                               args=(FAMILY, SEEDS, SEQUENCES, HORIZON, WAVE, RESOLVE, JOBS,
-                                    RESULTS, ADDED_ONLY, DLP_FROM, UNCARRIED_WAY),
+                                    RESULTS, ADDED_ONLY, DLP_FROM, UNCARRIED_WAY,
+                                    STATIC_ADDED),
                               rounds=1, iterations=1)
     benchmark.extra_info.update(info)
     names = [key.removesuffix(" / DLP") for key in info if key.endswith(" / DLP")]

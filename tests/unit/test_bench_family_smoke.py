@@ -215,6 +215,19 @@ def test_a_grid_of_the_wave_alone_runs_only_the_wave_and_keeps_its_own_results(
         bench.instance_costs("warmup", 0, 1, 120, added_only=True)
 
 
+def test_a_grid_of_the_static_myopic_alone_gives_the_base_grids_figure(tmp_path: Path) -> None:
+    bench = load("bench_fulfillment_family")
+    base_file = tmp_path / "base.jsonl"
+    base = bench.run_family("warmup", [0], sequences=1, horizon=120, results=base_file)
+    alone = bench.run_family("warmup", [0], sequences=1, horizon=120, added_only=True,
+                             dlp_from=base_file, static_added=True)
+    assert [k for k in alone if k.endswith(" / DLP")] == ["static myopic / DLP"]
+    assert alone["static myopic / DLP"] == base["static myopic / DLP"]
+    assert alone["dlp_taken"] == 1
+    with pytest.raises(ValueError, match="FAMILY_ADDED_ONLY=1"):
+        bench.instance_costs("warmup", 0, 1, 120, static_added=True)
+
+
 def test_a_grid_of_the_wave_alone_can_take_each_dlp_from_the_base_grid(tmp_path: Path) -> None:
     bench = load("bench_fulfillment_family")
     base_file, alone_file = tmp_path / "base.jsonl", tmp_path / "wave.jsonl"
