@@ -5,7 +5,8 @@ Makhdoumi & Wei 2025) on its US city / fulfilment-centre network, as oms_sourcin
 over ``T`` periods, an arrival is an order type (the first ``s`` items of a random permutation)
 at a city (by population); FC ``k`` carries item ``i`` with probability ``p_carry``, each city's
 demand for an item is routed to its nearest carrying FC and stocked at
-``round(T d + 0.5 sqrt(T d (1 - d)))``. A shipment costs 8.759 per FC used plus
+``round(T d + 0.5 sqrt(T d (1 - d)))``; an item no FC carries has no stock at all (see
+:data:`UNCARRIED`). A shipment costs 8.759 per FC used plus
 0.423 + 0.000541 x miles per item; an unfilled item goes to a dummy facility costing twice that
 (2 x 8.759 once per order with unfilled items, 2 x the per-item cost from the city's farthest FC).
 
@@ -18,12 +19,14 @@ lanes, so the per-order optimiser weighs "unfilled" exactly as the literature's 
 from __future__ import annotations
 
 import csv
+import functools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,6 +69,16 @@ PER_MILE = Decimal("0.000541")
 DUMMY = "DUMMY"
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
+#: What becomes of an item that no FC carries (each FC carries an item with probability
+#: ``p_carry``, so at p = 0.25 about 100 x 0.75^10 = 5.6 items of an instance, 0.1 at p = 0.5):
+#:
+#: * ``"dummy"`` (the default) as the reference code, Ma's ``corr_rounding.jl``
+#:   (Willmasaur/multi_item_e_commerce_fulfillment): the region's closest carrying FC is
+#:   ``K+1``, the dummy, so the item has no stock anywhere and every unit of it goes unfilled;
+#: * ``"random-fc"``, the variant this bench ran until 2026-12-07: the item is carried by one
+#:   FC drawn at random, and routed and stocked there like any other item.
+UNCARRIED = ("dummy", "random-fc")
+
 
 @dataclass(frozen=True, slots=True)
 class FamilySpec:
@@ -89,6 +102,11 @@ SPECS = {
     "large-0.25": FamilySpec("large-0.25", "cities.csv", "fulfillment_centers.csv", items=100,
                              max_size=10, types_per_size=10, horizon=100_000, p_carry=0.25),
 }
+
+
+def sku_name(item: int) -> str:
+    """Item ``item``'s SKU (``ITEM-007``)."""
+    return f"ITEM-{item:03d}"
 
 
 def _read(name: str) -> list[dict[str, str]]:
@@ -125,6 +143,9 @@ class Instance:
     stock: dict[tuple[str, str], int]    # (FC code, SKU) -> units at the start
     unit_cost: np.ndarray                # (FCs, cities) per-item cost
     dummy_unit: np.ndarray               # (cities,) dummy per-item cost
+    routed: np.ndarray                   # (items, cities) the FC (index) a city's demand for
+    #                                      the item was stocked at: its nearest carrier; -1 none
+    uncarried: str                       # what became of items no FC carries (UNCARRIED)
 
     @property
     def fcs(self) -> tuple[str, ...]:
@@ -164,9 +185,60 @@ class Instance:
             )
 
 
-def make_instance(spec: FamilySpec, seed: int, horizon: int | None = None) -> Instance:
-    """Instance ``seed`` of ``spec`` (``horizon`` overrides T, for small test runs)."""
+def _draw(spec: FamilySpec, seed: int, n_fc: int
+          ) -> tuple[np.random.Generator, list[tuple[str, ...]], list[float], np.ndarray]:
+    """The random part of instance ``seed``, in the order it is drawn: the order types, their
+    probabilities, and which FC carries which item; then the generator, at that point."""
     rng = np.random.default_rng(seed)
+    skus = [sku_name(i) for i in range(spec.items)]
+    types: list[tuple[str, ...]] = [()]
+    size_weight = rng.random(spec.max_size + 1)
+    size_prob = size_weight / size_weight.sum()
+    probs: list[float] = [float(size_prob[0])]
+    for s in range(1, spec.max_size + 1):
+        weights = rng.random(spec.types_per_size)
+        weights = weights / weights.sum()
+        for w in weights.tolist():
+            perm = rng.permutation(spec.items)
+            types.append(tuple(skus[i] for i in sorted(perm[:s].tolist())))
+            probs.append(float(size_prob[s]) * w)
+    carries = rng.random((n_fc, spec.items)) < spec.p_carry
+    return rng, types, probs, carries
+
+
+@functools.cache
+def uncarried_items(family: str, seed: int) -> tuple[str, ...]:
+    """The items no FC carries in instance ``seed`` of ``family`` (either way of
+    :data:`UNCARRIED` gives the same instance when there are none)."""
+    spec = SPECS[family]
+    _, _, _, carries = _draw(spec, seed, len(_read(spec.fcs_file)))
+    return tuple(sku_name(i) for i in np.flatnonzero(~carries.any(axis=0)).tolist())
+
+
+def upgrade_result(one: dict[str, Any]) -> dict[str, Any]:
+    """One instance's line of a grid's results file, in today's terms.
+
+    Lines written before 2026-12-07 have no ``uncarried``: their instances were made the
+    ``random-fc`` way, which is the reference's own instance where no item went uncarried
+    (every warm-up instance 0-29, 25 of 30 at p = 0.5, none at p = 0.25); and they call the
+    nearest-in-stock policy ``myopic``. Such a line is read with ``uncarried`` set to what its
+    instance is, and ``myopic`` renamed; a newer line is returned as it is.
+    """
+    if "uncarried" in one:
+        return one
+    way = "random-fc" if uncarried_items(one["family"], int(one["seed"])) else "dummy"
+    costs = {("nearest in stock" if name == "myopic" else name): values
+             for name, values in one["costs"].items()}
+    return {**one, "uncarried": way, "costs": costs}
+
+
+def make_instance(spec: FamilySpec, seed: int, horizon: int | None = None,
+                  uncarried: str = "dummy") -> Instance:
+    """Instance ``seed`` of ``spec`` (``horizon`` overrides T, for small test runs;
+    ``uncarried``: what becomes of items no FC carries, one of :data:`UNCARRIED`)."""
+    if uncarried not in UNCARRIED:
+        raise ValueError(f"uncarried {uncarried!r} is not a way of the family; use one of "
+                         f"{', '.join(UNCARRIED)} ('dummy': the reference's)")
     t_max = spec.horizon if horizon is None else horizon
     city_rows = _read(spec.cities_file)
     fc_rows = _read(spec.fcs_file)
@@ -187,23 +259,12 @@ def make_instance(spec: FamilySpec, seed: int, horizon: int | None = None) -> In
     far = dist.max(axis=0)
     dummy_unit = np.array([float(2 * item_cost(far[c])) for c in range(n_city)])
 
-    skus = [f"ITEM-{i:03d}" for i in range(spec.items)]
-    types: list[tuple[str, ...]] = [()]
-    size_weight = rng.random(spec.max_size + 1)
-    size_prob = size_weight / size_weight.sum()
-    probs: list[float] = [float(size_prob[0])]
-    for s in range(1, spec.max_size + 1):
-        weights = rng.random(spec.types_per_size)
-        weights = weights / weights.sum()
-        for w in weights.tolist():
-            perm = rng.permutation(spec.items)
-            types.append(tuple(skus[i] for i in sorted(perm[:s].tolist())))
-            probs.append(float(size_prob[s]) * w)
+    skus = [sku_name(i) for i in range(spec.items)]
+    rng, types, probs, carries = _draw(spec, seed, n_fc)
     type_prob = np.array(probs)
-
-    carries = rng.random((n_fc, spec.items)) < spec.p_carry
-    for i in np.flatnonzero(~carries.any(axis=0)).tolist():
-        carries[int(rng.integers(n_fc)), i] = True      # every item somewhere
+    if uncarried == "random-fc":
+        for i in np.flatnonzero(~carries.any(axis=0)).tolist():
+            carries[int(rng.integers(n_fc)), i] = True      # every item somewhere
     # per-period probability that an arrival at city c asks for item i
     item_prob = np.zeros(spec.items)
     for ts, p in zip(types, probs, strict=True):
@@ -211,10 +272,13 @@ def make_instance(spec: FamilySpec, seed: int, horizon: int | None = None) -> In
             item_prob[skus.index(sku)] += p
     demand_share = np.zeros((n_fc, spec.items))
     order = np.argsort(dist, axis=0, kind="stable")  # FCs by distance, per city
+    routed = np.full((spec.items, n_city), -1)
     for i in range(spec.items):
         for c in range(n_city):
-            k = next(int(k) for k in order[:, c] if carries[k, i])
-            demand_share[k, i] += share[c] * item_prob[i]
+            k = next((int(k) for k in order[:, c] if carries[k, i]), -1)
+            if k >= 0:                              # (none: the dummy's, and not stocked)
+                routed[i, c] = k
+                demand_share[k, i] += share[c] * item_prob[i]
     stock: dict[tuple[str, str], int] = {}
     for k in range(n_fc):
         for i in range(spec.items):
@@ -244,7 +308,7 @@ def make_instance(spec: FamilySpec, seed: int, horizon: int | None = None) -> In
     network = SourceNetwork(sources, zones=zones, shipping_lanes=lanes, currency="USD")
     catalog = Catalog(SkuInfo(Sku(s), backorders=Backorders(BackorderMode.ALLOW)) for s in skus)
     return Instance(spec, seed, t_max, network, catalog, cities, share, tuple(types), type_prob,
-                    stock, unit, dummy_unit)
+                    stock, unit, dummy_unit, routed, uncarried)
 
 
 def plan_cost(instance: Instance, city: int, shipments: dict[str, int]) -> float:
@@ -270,8 +334,32 @@ def _city(order: Order) -> int:
     return int((order.destination.postcode or "C0")[1:])
 
 
-def run_myopic(instance: Instance, sequence: int) -> float:
-    """Static myopic policy: each item from its nearest FC that still holds it, else unfilled."""
+def run_static_myopic(instance: Instance, sequence: int) -> float:
+    """The literature's static myopic policy (``myopic`` in the reference code): each item
+    from the FC its city's demand for it was stocked at — its nearest carrier — while that FC
+    has some left, else unfilled (the dummy); it never turns to another FC."""
+    stock = dict(instance.stock)
+    fcs = instance.fcs
+    sku_index = {sku_name(i): i for i in range(instance.spec.items)}
+    total = 0.0
+    for order in instance.arrivals(sequence):
+        c = _city(order)
+        used: dict[str, int] = {}
+        for line in order.lines:
+            source = DUMMY
+            k = int(instance.routed[sku_index[line.sku], c])
+            if k >= 0 and stock.get((fcs[k], line.sku), 0) > 0:
+                stock[(fcs[k], line.sku)] -= 1
+                source = fcs[k]
+            used[source] = used.get(source, 0) + 1
+        total += plan_cost(instance, c, used)
+    return total
+
+
+def run_nearest_in_stock(instance: Instance, sequence: int) -> float:
+    """Each item from its nearest FC that still holds it, else unfilled: a myopic policy that,
+    unlike the literature's static one (:func:`run_static_myopic`), falls back to the
+    next-nearest FC with stock. (This bench's tables called it "myopic" until 2026-12-07.)"""
     stock = dict(instance.stock)
     fcs = instance.fcs
     nearest = np.argsort(instance.unit_cost, axis=0, kind="stable")   # (FCs, cities)

@@ -1,8 +1,10 @@
 """The academic family's cost / DLP table, from the results files of its grids.
 
 ``python benchmarks/family_table.py benchmarks/results/*.jsonl`` prints one Markdown table per
-(family, sequences, horizon): for each policy, the mean over instances of its mean cost over
-the sequences / the instance's DLP, ± the standard deviation over instances, how many
+(family, way with uncarried items, sequences, horizon) — the reference family, and apart from it
+the ``random-fc`` variant (items no FC carries stocked at a random FC; every line written before
+2026-12-07 whose instance has such items) — for each policy, the mean over instances of its
+mean cost over the sequences / the instance's DLP, ± the standard deviation over instances, how many
 instances it covers, and its mean difference from per-order optimal sourcing over the
 instances both cover (so a grid still running compares like with like). Grids of different
 policies on the same instances (a base grid and one of the wave alone, ``FAMILY_ADDED_ONLY``)
@@ -19,10 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _fulfillment_family import SPECS
+from _fulfillment_family import SPECS, upgrade_result
 
 #: the order of the columns; other policies follow in the order first seen
-ORDER = ("myopic", "per-order optimal", "wave", "bid-price", "bid-price re-solved")
+ORDER = ("static myopic", "nearest in stock", "per-order optimal", "wave", "bid-price",
+         "bid-price re-solved")
+#: how a table names the way with items no FC carries
+WAYS = {"dummy": "", "random-fc": " — variant: items no FC carries stocked at a random FC"}
 #: the policy the others are compared with, instance by instance
 BASELINE = "per-order optimal"
 
@@ -39,8 +44,9 @@ def ratios(paths: Iterable[Path]) -> dict[tuple[Any, ...], dict[str, dict[int, f
     """Each policy's cost / DLP on each instance, from the results files ``paths``.
 
     Returns:
-        Per (family, sequences, horizon) — the horizon as a number, whether the file wrote it
-        or left it to the family — per policy, per instance seed: mean cost / DLP.
+        Per (family, way with uncarried items, sequences, horizon) — the horizon as a number,
+        whether the file wrote it or left it to the family — per policy, per instance seed:
+        mean cost / DLP.
 
     Raises:
         ValueError: a line that is not an instance's result, two files with different DLP
@@ -53,18 +59,19 @@ def ratios(paths: Iterable[Path]) -> dict[tuple[Any, ...], dict[str, dict[int, f
             if not line.strip():
                 continue
             try:
-                one = json.loads(line)
-                family = one["family"]
+                one = upgrade_result(json.loads(line))
+                family, way = one["family"], one["uncarried"]
                 horizon = one["horizon"] or SPECS[family].horizon
                 seed, dlp = int(one["seed"]), float(one["dlp"])
                 costs = {_policy(name, one): float(np.mean(values)) / dlp
                          for name, values in one["costs"].items()}
-                key = (family, one["sequences"], horizon)
+                key = (family, way, one["sequences"], horizon)
             except (ValueError, KeyError, TypeError) as err:
                 raise ValueError(f"{path}:{number}: not an instance's result ({err!r})") from err
-            known = dlps.setdefault((family, horizon, seed), dlp)
+            known = dlps.setdefault((family, way, horizon, seed), dlp)
             if not np.isclose(known, dlp, rtol=1e-9, atol=0):
-                raise ValueError(f"{path}:{number}: instance {seed} of {family} has DLP {dlp}, "
+                raise ValueError(f"{path}:{number}: instance {seed} of {family} ({way}) has DLP "
+                                 f"{dlp}, "
                                  f"another file {known}: not the same instance")
             policies = table.setdefault(key, {})
             for name, ratio in costs.items():
@@ -81,14 +88,15 @@ def _rank(name: str) -> int:
 
 
 def markdown(table: dict[tuple[Any, ...], dict[str, dict[int, float]]]) -> str:
-    """One Markdown table per (family, sequences, horizon) of :func:`ratios`: per policy, the
+    """One Markdown table per (family, way, sequences, horizon) of :func:`ratios`: per policy, the
     instances, the mean and standard deviation over them, and the mean paired difference
     from :data:`BASELINE` over the instances both have (with their count)."""
     out: list[str] = []
-    for (family, sequences, horizon), policies in table.items():
+    for (family, way, sequences, horizon), policies in table.items():
         names = sorted(policies, key=_rank)
         plural = "" if sequences == 1 else "s"
-        out.append(f"{family}, {sequences} sequence{plural}, T = {horizon:,}")
+        out.append(f"{family}, {sequences} sequence{plural}, T = {horizon:,}"
+                   f"{WAYS.get(way, f' — uncarried items: {way}')}")
         out.append("")
         out.append("| policy | instances | cost / DLP | ± (std over instances) | "
                    f"− {BASELINE} on the same instances |")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One run of every table row of BENCHMARKS.md (not the scratch-script figures, the
 # repeated-run medians or the history), one step after another, resumable: `make bench-all` (or
-# `bash benchmarks/run_all.sh [OUT]`). About 12 hours on 2 cores, most of it the two large
-# family grids.
+# `bash benchmarks/run_all.sh [OUT]`). About 16 hours on 2 cores, most of it the large family
+# grids (p = 0.5, p = 0.25, and p = 0.25's random-FC variant).
 #
 # Each step writes OUT/<step>.json (pytest-benchmark's --benchmark-json, every figure in each
 # case's extra_info) and OUT/<step>.log (the summary lines); a step whose .json exists is
@@ -63,4 +63,11 @@ for p in 0.5 0.25; do
         FAMILY_ADDED_ONLY=1 FAMILY_JOBS=2 FAMILY_DLP_FROM="$OUT/large-$p.jsonl" \
         FAMILY_RESULTS="$OUT/large-$p-wave-only.jsonl"
 done
+# the p = 0.25 family's variant (items no FC carries stocked at a random FC), reported apart
+step family-large-0.25-random-fc bench_fulfillment_family.py FAMILY=large-0.25 \
+    FAMILY_UNCARRIED=random-fc FAMILY_JOBS=2 FAMILY_RESULTS="$OUT/large-0.25-random-fc.jsonl"
+step family-large-0.25-random-fc-wave bench_fulfillment_family.py FAMILY=large-0.25 \
+    FAMILY_UNCARRIED=random-fc FAMILY_WAVE=100 FAMILY_ADDED_ONLY=1 FAMILY_JOBS=2 \
+    FAMILY_DLP_FROM="$OUT/large-0.25-random-fc.jsonl" \
+    FAMILY_RESULTS="$OUT/large-0.25-random-fc-wave-only.jsonl"
 echo "== all done: $OUT"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import sys
@@ -54,8 +55,9 @@ def _latlon(inst: object, code: str) -> tuple[float, float]:
     return loc.lat, loc.lon
 
 
-def test_every_item_orders_ask_for_is_stocked_somewhere(family: ModuleType) -> None:
+def test_every_item_of_warmup_instance_2_is_stocked_somewhere(family: ModuleType) -> None:
     inst = family.make_instance(family.SPECS["warmup"], seed=2, horizon=10_000)
+    assert family.uncarried_items("warmup", 2) == ()     # (p = 0.75 over 5 FCs: every item)
     stocked = {sku for (_, sku) in inst.stock}
     asked = {sku for t in inst.types for sku in t}
     assert asked <= stocked
@@ -64,11 +66,82 @@ def test_every_item_orders_ask_for_is_stocked_somewhere(family: ModuleType) -> N
     assert 10_000 * demand <= sum(inst.stock.values()) <= 10_000 * demand * 1.1
 
 
+def test_an_item_no_fc_carries_has_no_stock_and_goes_to_the_dummy(family: ModuleType) -> None:
+    # as the reference code (corr_rounding.jl: closest FC K+1, the dummy); p = 0.25 instance 0
+    # has four such items
+    spec = family.SPECS["large-0.25"]
+    unheld = family.uncarried_items("large-0.25", 0)
+    assert len(unheld) == 4
+    inst = family.make_instance(spec, seed=0, horizon=2_000)
+    assert not {sku for (_, sku) in inst.stock} & set(unheld)
+    rows = [int(sku.removeprefix("ITEM-")) for sku in unheld]
+    assert (inst.routed[rows] == -1).all() and (inst.routed[[0, 1, 2]] >= 0).all()
+    # the variant, by name only: each of them stocked at one FC drawn at random
+    variant = family.make_instance(spec, seed=0, horizon=2_000, uncarried="random-fc")
+    held = {sku: {fc for (fc, s) in variant.stock if s == sku} for sku in unheld}
+    assert all(len(fcs) == 1 for fcs in held.values()), held
+    with pytest.raises(ValueError, match=r"'random' is not a way.*dummy, random-fc"):
+        family.make_instance(spec, seed=0, horizon=2_000, uncarried="random")
+
+
+def test_the_static_myopic_never_turns_to_a_farther_fc(family: ModuleType) -> None:
+    # stock only where no city's demand was routed: the static myopic sends every item to
+    # the dummy, the nearest-in-stock policy finds it farther away
+    inst = family.make_instance(family.SPECS["warmup"], seed=0, horizon=300)
+    routed = {(inst.fcs[int(inst.routed[i, c])], family.sku_name(i))
+              for i in range(inst.routed.shape[0]) for c in range(inst.routed.shape[1])}
+    elsewhere = {(fc, sku): 1_000 for fc in inst.fcs for sku in inst.catalog.items
+                 if (fc, sku) not in routed}
+    far = dataclasses.replace(inst, stock=elsewhere)
+    all_dummy = sum(family.plan_cost(inst, int(o.destination.postcode[1:]),
+                                     {family.DUMMY: len(o.lines)}) for o in inst.arrivals(0))
+    assert family.run_static_myopic(far, 0) == pytest.approx(all_dummy, rel=1e-12)
+    assert family.run_nearest_in_stock(far, 0) != pytest.approx(all_dummy, rel=1e-3)
+    # with the stock the family gives, the static myopic ships from the FCs
+    assert family.run_static_myopic(inst, 0) != pytest.approx(all_dummy, rel=1e-3)
+
+
+def test_results_lines_from_before_the_reference_way_read_as_what_their_instances_are(
+    family: ModuleType,
+) -> None:
+    def old(fam: str, seed: int) -> dict[str, object]:
+        return {"family": fam, "seed": seed, "costs": {"myopic": [1.0], "bid-price": [2.0]}}
+
+    affected = family.upgrade_result(old("large-0.25", 0))
+    assert affected["uncarried"] == "random-fc"
+    assert affected["costs"] == {"nearest in stock": [1.0], "bid-price": [2.0]}
+    # instance 0 of p = 0.5 has no item without a carrier: both ways make the same instance
+    assert family.uncarried_items("large-0.5", 0) == ()
+    assert family.upgrade_result(old("large-0.5", 0))["uncarried"] == "dummy"
+    assert family.upgrade_result(old("large-0.5", 7))["uncarried"] == "random-fc"
+    new = {**old("large-0.25", 0), "uncarried": "dummy"}
+    assert family.upgrade_result(new) == new
+
+
+def test_a_reference_run_does_not_take_the_variants_instances(tmp_path: Path) -> None:
+    bench = load("bench_fulfillment_family")
+    assert load("_fulfillment_family").uncarried_items("warmup", 51) == ("ITEM-001",)
+    results = tmp_path / "grid.jsonl"
+    variant = bench.run_family("warmup", [51], sequences=1, horizon=300, results=results,
+                               uncarried="random-fc")
+    again = bench.run_family("warmup", [51], sequences=1, horizon=300, results=results,
+                             uncarried="random-fc")
+    assert variant["solved_now"] == 1 and again["taken_from_results"] == 1
+    reference = bench.run_family("warmup", [51], sequences=1, horizon=300, results=results)
+    assert reference["solved_now"] == 1 and reference["uncarried"] == "dummy"
+    dlps = bench.known_dlps(results, "warmup", 300), bench.known_dlps(results, "warmup", 300,
+                                                                      "random-fc")
+    assert dlps[0][51] > dlps[1][51]     # the item without stock costs the dummy's price
+    with pytest.raises(ValueError, match="FAMILY_UNCARRIED='stocked'"):
+        bench.run_family("warmup", [0], sequences=1, horizon=60, uncarried="stocked")
+
+
 def test_the_benchmark_runs_every_policy_at_a_tiny_size() -> None:
     bench = load("bench_fulfillment_family")
     info = bench.run_family("warmup", instances=1, sequences=1, horizon=200, wave=50,
                             resolve=2)
-    for name in ("myopic", "per-order optimal", "bid-price", "wave", "bid-price re-solved"):
+    for name in ("static myopic", "nearest in stock", "per-order optimal", "bid-price", "wave",
+                 "bid-price re-solved"):
         assert 0.5 < info[f"{name} / DLP"] < 3, info
 
 
@@ -76,7 +149,7 @@ def test_instances_solved_in_two_processes_give_the_same_figures() -> None:
     bench = load("bench_fulfillment_family")
     alone = bench.run_family("warmup", instances=2, sequences=1, horizon=150)
     shared = bench.run_family("warmup", instances=2, sequences=1, horizon=150, jobs=2)
-    for name in ("myopic", "per-order optimal", "bid-price"):
+    for name in ("static myopic", "nearest in stock", "per-order optimal", "bid-price"):
         assert shared[f"{name} / DLP per instance"] == alone[f"{name} / DLP per instance"]
 
 
@@ -117,7 +190,7 @@ def test_a_family_run_resumes_from_its_results_file(tmp_path: Path) -> None:
     assert both["solved_now"] == 1 and both["taken_from_results"] == 1
     assert len(results.read_text().splitlines()) == 2
     fresh = bench.run_family("warmup", 2, sequences=1, horizon=120)
-    for name in ("myopic", "per-order optimal", "bid-price"):
+    for name in ("static myopic", "nearest in stock", "per-order optimal", "bid-price"):
         assert both[f"{name} / DLP per instance"] == fresh[f"{name} / DLP per instance"]
     other_horizon = bench.run_family("warmup", [1], sequences=1, horizon=100, results=results)
     assert other_horizon["solved_now"] == 1
@@ -140,6 +213,19 @@ def test_a_grid_of_the_wave_alone_runs_only_the_wave_and_keeps_its_own_results(
     assert again["taken_from_results"] == 1
     with pytest.raises(ValueError, match="FAMILY_WAVE"):
         bench.instance_costs("warmup", 0, 1, 120, added_only=True)
+
+
+def test_a_grid_of_the_static_myopic_alone_gives_the_base_grids_figure(tmp_path: Path) -> None:
+    bench = load("bench_fulfillment_family")
+    base_file = tmp_path / "base.jsonl"
+    base = bench.run_family("warmup", [0], sequences=1, horizon=120, results=base_file)
+    alone = bench.run_family("warmup", [0], sequences=1, horizon=120, added_only=True,
+                             dlp_from=base_file, static_added=True)
+    assert [k for k in alone if k.endswith(" / DLP")] == ["static myopic / DLP"]
+    assert alone["static myopic / DLP"] == base["static myopic / DLP"]
+    assert alone["dlp_taken"] == 1
+    with pytest.raises(ValueError, match="FAMILY_ADDED_ONLY=1"):
+        bench.instance_costs("warmup", 0, 1, 120, static_added=True)
 
 
 def test_a_grid_of_the_wave_alone_can_take_each_dlp_from_the_base_grid(tmp_path: Path) -> None:
@@ -182,20 +268,35 @@ def test_the_family_table_joins_grids_of_different_policies_by_instance(tmp_path
                     + "\n" + line(1, 200.0, {"myopic": [250, 254],
                                               "per-order optimal": [206, 206]}) + "\n")
     waves.write_text(line(1, 200.0, {"wave": [205, 203]}, wave=100) + "\n")
-    ratios = table.ratios([base, waves])[("large-0.25", 2, 100_000)]
+    # lines from before "uncarried" existed: these instances have items no FC carries, so
+    # they were made the variant's way, and their "myopic" is the nearest-in-stock policy
+    variant = ("large-0.25", "random-fc", 2, 100_000)
+    ratios = table.ratios([base, waves])[variant]
     assert ratios["per-order optimal"] == {0: 1.03, 1: 1.03}
     assert ratios["wave (100 arrivals)"] == {1: 1.02}
-    text = table.markdown({("large-0.25", 2, 100_000): ratios})
-    assert text.startswith("large-0.25, 2 sequences, T = 100,000")
-    assert "| myopic | 2 | 1.2700 | 0.0100 | +0.2400 (2) |" in text
+    text = table.markdown({variant: ratios})
+    assert text.startswith("large-0.25, 2 sequences, T = 100,000 — variant: items no FC "
+                           "carries stocked at a random FC")
+    assert "| nearest in stock | 2 | 1.2700 | 0.0100 | +0.2400 (2) |" in text
     assert "| wave (100 arrivals) | 1 | 1.0200 | 0.0000 | -0.0100 (1) |" in text
     rows = [row.split(" | ")[0] for row in text.splitlines()
             if row.startswith("| ") and not row.startswith("| policy")]
-    assert rows == ["| myopic", "| per-order optimal", "| wave (100 arrivals)"]
+    assert rows == ["| nearest in stock", "| per-order optimal", "| wave (100 arrivals)"]
     other = tmp_path / "other.jsonl"
     other.write_text(line(1, 201.0, {"wave": [205, 203]}, wave=100) + "\n")
-    with pytest.raises(ValueError, match=r"other\.jsonl:1: instance 1 of large-0\.25 has DLP"):
+    with pytest.raises(ValueError, match=r"other\.jsonl:1: instance 1 of large-0\.25 "
+                                         r"\(random-fc\) has DLP"):
         table.ratios([base, other])
+    # the reference family's instance 1 (another DLP) is a table of its own, beside
+    reference = tmp_path / "reference.jsonl"
+    reference.write_text(json.dumps({**json.loads(line(1, 210.0, {
+        "per-order optimal": [214, 214], "static myopic": [300, 300]})),
+        "uncarried": "dummy"}) + "\n")
+    both = table.ratios([base, reference])
+    assert list(both) == [variant, ("large-0.25", "dummy", 2, 100_000)]
+    text = table.markdown(both)
+    assert "large-0.25, 2 sequences, T = 100,000\n" in text
+    assert text.index("| static myopic | 1 |") > text.index("| nearest in stock | 2 |")
 
 
 def test_family_seeds_read_as_ranges_and_lists() -> None:
