@@ -16,8 +16,14 @@ latest *absolute* record applied (the base) and the *adjustments* newer than it:
 * an adjustment older than the base is ignored (reported): the snapshot already counts it;
 * a record id seen before is a no-op (reported as a duplicate).
 
+A NONZERO feed is, per source, one more absolute statement: "every stock-managed SKU this feed
+does not list is 0 as of ``effective_at``". The ledger applies it to the SKUs it knows and keeps
+the source's newest such statement, so a SKU whose first record arrives later starts from that
+implicit 0 (its record is stale if older). The same statement sent again is a no-op.
+
 Applying any set of records in any order therefore ends in the state of applying them sorted by
-version. Shipping a reservation is an adjustment of ``-qty`` at ``(at, "ship:<order>:<line>")``:
+version. (Record ids identify records: two different records under one id are not covered.)
+Shipping a reservation is an adjustment of ``-qty`` at ``(at, "ship:<order>:<line>")``:
 a feed effective after the shipment supersedes it, a stale feed effective before it does not undo
 it.
 
@@ -173,7 +179,8 @@ class StockUpdate:
     ``outcomes[n]`` is the outcome of ``records[n]``; ``superseded_by[n]`` the newer version that
     made record ``n`` stale. (Parallel tuples rather than one result object per record: feeds of
     100,000 rows should not pay for 100,000 extra objects; :attr:`results` builds them.)
-    ``zeroed``: the absolute zero records the ledger made for ``zero_unlisted`` sources.
+    ``zeroed``: the absolute zero records the ledger made for ``zero_unlisted`` sources, for
+    the SKUs it knew (none for a statement seen before).
     ``unlisted``: ``(source, sku)`` cells of the ``report_unlisted`` sources that hold stock
     records but were not in the batch.
     """
@@ -396,6 +403,12 @@ def unknown_source_message(code: str, known: Sequence[str]) -> str:
     return f"unknown source {code!r}; known sources: {shown}"
 
 
+def _zero_id(source: str, sku: str, tag: str) -> str:
+    """The record id of the implicit 0 a NONZERO reset ``tag`` gives an unlisted SKU. (Resets
+    of one source compare alike for every SKU: the ids share the prefix before the tag.)"""
+    return f"{source}:{sku}:nonzero:{tag}"
+
+
 def _aware(at: datetime, field: str) -> None:
     if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
         raise InputError(
@@ -455,6 +468,9 @@ class StockLedger:
         self._entries: dict[str, _SkuEntry] = {}
         self._known: list[set[str]] = [set() for _ in codes]
         self._seen_ids: set[str] = set()
+        # per source, the newest NONZERO reset applied, (effective_at, tag): an implicit
+        # absolute 0 for every stock-managed SKU it did not list, those first seen later too
+        self._resets: list[tuple[datetime, str] | None] = [None] * len(codes)
         self._held: dict[tuple[str, str], _Held] = {}
         self._lock = threading.Lock()
         self._empty: dict[str, SkuStock] = {}
@@ -925,9 +941,12 @@ class StockLedger:
 
         Args:
             records: absolute quantities and adjustments, in any order.
-            zero_unlisted: ``{source: (effective_at, tag)}``: every stock-managed SKU known at
-                ``source`` but absent from ``records`` for that source gets an absolute 0 at
-                version ``(effective_at, f"{source}:{sku}:nonzero:{tag}")`` (NONZERO feeds).
+            zero_unlisted: ``{source: (effective_at, tag)}`` (NONZERO feeds): every
+                stock-managed SKU of ``source`` absent from ``records`` for that source is 0
+                at version ``(effective_at, f"{source}:{sku}:nonzero:{tag}")`` — the SKUs known
+                now, and those whose first record arrives later. ``tag`` names the statement
+                (the feed applies a digest of the source's rows): the same source and tag
+                again is a no-op.
             report_unlisted: sources whose known SKUs absent from ``records`` are listed in the
                 result, untouched (FULL feeds).
 
@@ -976,18 +995,21 @@ class StockLedger:
                     listed[i].add(rec.sku)
                 for source in sorted(zero):
                     at, tag = zero[source]
+                    reset_id = f"{source}:nonzero:{tag}"
+                    if reset_id in seen:  # the same statement again: a no-op
+                        continue
+                    seen.add(reset_id)
                     i = self._index[source]
+                    latest = self._resets[i]
+                    if latest is None or (at, tag) > latest:
+                        self._resets[i] = (at, tag)
                     for sku in sorted(self._known[i] - listed[i]):
                         entry = self._entries[sku]
                         if not entry.managed:
                             continue
                         record = StockRecord(
-                            source, sku, Decimal(0), at, f"{source}:{sku}:nonzero:{tag}"
+                            source, sku, Decimal(0), at, _zero_id(source, sku, tag)
                         )
-                        if record.record_id in seen:
-                            zeroed.append(RecordResult(record, RecordOutcome.DUPLICATE))
-                            continue
-                        seen.add(record.record_id)
                         outcome, newer = self._apply_one(
                             entry, i, record.version, 0, False, True
                         )
@@ -1071,6 +1093,13 @@ class StockLedger:
         if cell is None:
             cell = entry.cells[i] = _Cell()
             self._known[i].add(entry.sku)
+            reset = self._resets[i]
+            if reset is not None and entry.managed:
+                # a SKU first seen after a NONZERO feed of the source: that feed did not list
+                # it (every listed SKU got its cell then), so it holds the feed's implicit 0
+                cell.base_version = cell.status_version = Version(
+                    reset[0], _zero_id(self._codes[i], entry.sku, reset[1])
+                )
         base = cell.base_version
         if base is not None and version < base:
             return RecordOutcome.STALE, base
