@@ -314,11 +314,12 @@ class ShipResult:
 class SkuStock:
     """Stock of one SKU across the ledger's sources, in the SKU's smallest units.
 
-    ``available[i]`` = on hand − reserved − safety stock at source ``i`` (not clamped; may be
-    negative). ``in_stock[i]``: the source's stock status for the SKU. ``backorder_floor``: how far
-    below zero a reservation may take ``available`` (0 without backorders, ``None`` unbounded).
-    ``reserved`` and ``safety`` are the two terms subtracted, so a policy can hold back more
-    safety stock or look past other orders' reservations. Arrays are read-only copies.
+    ``available[i]``: :meth:`StockLedger.available` at source ``i`` in units — on hand (at
+    most 0 where out of stock) − reserved − safety stock, not clamped: negative is oversold or
+    backordered. ``in_stock[i]``: the source's stock status for the SKU. ``backorder_floor``:
+    how far below zero a reservation may take ``available`` (0 without backorders, ``None``
+    unbounded). ``reserved`` and ``safety`` are the two terms subtracted, so a policy can hold
+    back more safety stock or look past other orders' reservations. Arrays are read-only copies.
     """
 
     sku: str
@@ -553,9 +554,11 @@ class StockLedger:
     def available(self, source: str, sku: str) -> Decimal:
         """What ``source`` can still promise of ``sku``: on hand − reserved − safety stock.
 
-        An out-of-stock cell counts at most 0 on hand. Clamped at 0 unless the SKU allows
-        backorders (then it may be negative: stock already sold beyond what is there). A SKU
-        whose stock is not managed returns ``Decimal('Infinity')``.
+        The one figure of the ledger: the snapshot's :attr:`SkuStock.available` and the
+        reservation checks use it too. An out-of-stock cell counts at most 0 on hand. Not
+        clamped: negative means more is promised than is there — oversold (a count came in
+        below the reservations: some open order cannot ship from here) or backordered within
+        the SKU's allowance. A SKU whose stock is not managed returns ``Decimal('Infinity')``.
         """
         i = self.index(source)
         with self._lock:
@@ -564,10 +567,7 @@ class StockLedger:
             entry = self._entries.get(sku)
             if entry is None:
                 return Decimal(0)
-            units = self._effective(entry, i)
-            if entry.floor == 0:
-                units = max(units, 0)
-            return from_units(units, entry.decimals)
+            return from_units(self._effective(entry, i), entry.decimals)
 
     def reservation(self, order_id: str, line_id: str) -> Reservation | None:
         """The reservation held for an order line, or ``None``."""
@@ -635,6 +635,9 @@ class StockLedger:
     def _freeze(self, entry: _SkuEntry) -> SkuStock:
         available = entry.on_hand - entry.reserved
         available -= entry.safety
+        if not entry.in_stock.all():  # an out-of-stock cell counts at most 0 on hand
+            out = ~entry.in_stock
+            available[out] -= np.maximum(entry.on_hand[out], 0)
         available.flags.writeable = False
         in_stock = entry.in_stock.copy()
         in_stock.flags.writeable = False

@@ -329,10 +329,35 @@ def test_safety_stock_is_never_promised(ledger: StockLedger) -> None:
     assert ledger.reserve("1001", "1", [("WH-MUC", "TEE-RED-M", d(2))]).ok
 
 
-def test_safety_stock_above_on_hand_shows_nothing_available(ledger: StockLedger) -> None:
+def test_safety_stock_above_on_hand_shows_the_shortfall_as_negative_availability(
+    ledger: StockLedger,
+) -> None:
     ledger.set_safety_stock("WH-MUC", "TEE-RED-M", d(6))
-    assert ledger.available("WH-MUC", "TEE-RED-M") == 0
+    assert ledger.available("WH-MUC", "TEE-RED-M") == -2
     assert ledger.snapshot(["TEE-RED-M"])["TEE-RED-M"].available[1] == -2
+    assert not ledger.reserve("1001", "1", [("WH-MUC", "TEE-RED-M", d(1))]).ok
+
+
+def test_a_count_below_the_reservations_shows_the_oversold_units_in_both_figures(
+    ledger: StockLedger,
+) -> None:
+    ledger.reserve("1001", "1", [("WH-MUC", "TEE-RED-M", d(4))])
+    stock(ledger, "WH-MUC", "TEE-RED-M", 2, 9, "muc-recount")
+    assert ledger.available("WH-MUC", "TEE-RED-M") == -2  # two reserved units are not there
+    assert ledger.snapshot(["TEE-RED-M"])["TEE-RED-M"].available[1] == -2
+    check = ledger.reserve("1002", "1", [("WH-MUC", "TEE-RED-M", d(1))]).checks[0]
+    assert check.available == -2 and not check.sufficient
+
+
+def test_an_out_of_stock_cell_has_the_same_availability_in_the_snapshot(
+    ledger: StockLedger,
+) -> None:
+    ledger.reserve("1001", "1", [("WH-BER", "TEE-RED-M", d(3))])
+    stock(ledger, "WH-BER", "TEE-RED-M", 10, 9, "ber-oos", in_stock=False)
+    tee = ledger.snapshot(["TEE-RED-M"])["TEE-RED-M"]
+    assert ledger.available("WH-BER", "TEE-RED-M") == -3
+    assert tee.available[0] == -3 and not tee.in_stock[0]
+    assert ledger.available("WH-MUC", "TEE-RED-M") == int(tee.available[1]) == 4
 
 
 def test_an_out_of_stock_source_promises_nothing_whatever_its_quantity(
