@@ -23,7 +23,7 @@ implicit 0 (its record is stale if older). The same statement sent again is a no
 
 Applying any set of records in any order therefore ends in the state of applying them sorted by
 version. (Record ids identify records: two different records under one id are not covered.)
-Shipping a reservation is an adjustment of ``-qty`` at ``(at, "ship:<order>:<line>")``:
+Shipping a reservation is an adjustment of ``-qty`` at ``(at, "ship:<order>:<line>[:<id>]")``:
 a feed effective after the shipment supersedes it, a stale feed effective before it does not undo
 it.
 
@@ -35,6 +35,12 @@ allocations of a key, and :meth:`StockLedger.reserve_order` across the lines of 
 reserving the same allocations again is a no-op; different allocations under an existing key
 raise :class:`~oms_sourcing.errors.ReservationConflictError`. Not having enough stock is a
 result (``INSUFFICIENT``), never an exception.
+
+A key is reserved once. Shipping part of a line (``qty`` with a ``shipment_id``, the idempotency
+key of that shipment) leaves the rest reserved; when all of it has shipped, or it is released,
+the line is *closed* and kept: a late retry of its reservation answers ``ALREADY_SHIPPED`` /
+``ALREADY_RELEASED``, a retried shipment ``ALREADY_SHIPPED``, a retried release the same, and
+none changes stock. Sourcing a released line again takes a new line id.
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ from oms_sourcing.errors import (
     ReservationConflictError,
     UnknownReferenceError,
 )
+from oms_sourcing.inventory._reservations import Line, LineState, Shipment
 
 __all__ = [
     "MAX_UNITS",
@@ -203,16 +210,29 @@ class StockUpdate:
 @dataclass(frozen=True, slots=True)
 class Reservation:
     """Stock promised to one order line: one allocation per (source, SKU), quantities of the
-    same (source, SKU) added up, in the ledger's source order."""
+    same (source, SKU) added up, in the ledger's source order.
+
+    ``allocations``: what is still reserved; ``shipped``: what part shipments of the line took.
+    """
 
     order_id: str
     line_id: str
     allocations: tuple[Allocation, ...]
+    shipped: tuple[Allocation, ...] = ()
 
 
 class ReserveStatus(StrEnum):
+    """What a reservation call did for a line (or an order).
+
+    ``ALREADY_SHIPPED`` / ``ALREADY_RELEASED``: a late retry: the line was reserved with these
+    allocations and has since been shipped / released (after any part shipments); nothing
+    changed.
+    """
+
     RESERVED = "RESERVED"
     ALREADY_RESERVED = "ALREADY_RESERVED"
+    ALREADY_SHIPPED = "ALREADY_SHIPPED"
+    ALREADY_RELEASED = "ALREADY_RELEASED"
     INSUFFICIENT = "INSUFFICIENT"
 
 
@@ -234,7 +254,8 @@ class AllocationCheck:
 
 @dataclass(frozen=True, slots=True)
 class ReserveResult:
-    """The result of :meth:`StockLedger.reserve`; ``checks`` has one entry per (source, SKU)."""
+    """The result of :meth:`StockLedger.reserve`; ``checks`` has one entry per (source, SKU)
+    (per cell still reserved for ``ALREADY_RESERVED``; none for a closed line)."""
 
     status: ReserveStatus
     order_id: str
@@ -243,7 +264,8 @@ class ReserveResult:
 
     @property
     def ok(self) -> bool:
-        """True when the line holds its reservation (new or from an earlier identical call)."""
+        """True unless stock was short: the line holds its reservation (new or from an earlier
+        identical call) or held it and has since been shipped or released."""
         return self.status is not ReserveStatus.INSUFFICIENT
 
     @property
@@ -259,7 +281,8 @@ class OrderReserveResult:
     ``status`` is ``INSUFFICIENT`` when some line did not fit (no line was newly reserved: those
     lines say ``INSUFFICIENT``, and the checks of the ones that fell short are not
     ``sufficient``), ``ALREADY_RESERVED`` when every line held its reservation before the call,
-    and ``RESERVED`` otherwise.
+    and ``RESERVED`` otherwise. (When no line is new and every line is ``ALREADY_SHIPPED``, or
+    every one ``ALREADY_RELEASED``, the order says so instead.)
     """
 
     status: ReserveStatus
@@ -268,7 +291,7 @@ class OrderReserveResult:
 
     @property
     def ok(self) -> bool:
-        """True when every line holds its reservation (new or from an earlier identical call)."""
+        """True unless stock was short (see :attr:`ReserveResult.ok`)."""
         return self.status is not ReserveStatus.INSUFFICIENT
 
     @property
@@ -278,12 +301,19 @@ class OrderReserveResult:
 
 
 class ReleaseStatus(StrEnum):
+    """``ALREADY_RELEASED`` / ``ALREADY_SHIPPED``: the line was closed before; nothing changed.
+    ``NOT_FOUND``: the line was never reserved."""
+
     RELEASED = "RELEASED"
+    ALREADY_RELEASED = "ALREADY_RELEASED"
+    ALREADY_SHIPPED = "ALREADY_SHIPPED"
     NOT_FOUND = "NOT_FOUND"
 
 
 @dataclass(frozen=True, slots=True)
 class ReleaseResult:
+    """The result of :meth:`StockLedger.release`; ``released``: what this call gave back."""
+
     status: ReleaseStatus
     order_id: str
     line_id: str
@@ -291,7 +321,13 @@ class ReleaseResult:
 
 
 class ShipStatus(StrEnum):
+    """``ALREADY_SHIPPED``: this shipment was made before (same ``shipment_id``), or nothing of
+    the line is left to ship; ``ALREADY_RELEASED``: the line was released; ``NOT_FOUND``: the
+    line was never reserved. Nothing changes but for ``SHIPPED``."""
+
     SHIPPED = "SHIPPED"
+    ALREADY_SHIPPED = "ALREADY_SHIPPED"
+    ALREADY_RELEASED = "ALREADY_RELEASED"
     NOT_FOUND = "NOT_FOUND"
 
 
@@ -299,8 +335,11 @@ class ShipStatus(StrEnum):
 class ShipResult:
     """The result of :meth:`StockLedger.ship`.
 
+    ``shipped``: what this shipment took (for a retry, what it took the first time; for a
+    retry without ``shipment_id`` of a shipped line, everything the line shipped).
     ``already_counted``: shipped allocations whose deduction was not applied because the cell
     already holds an absolute stock record effective after the shipment (it counts the shipment).
+    ``remaining``: what the line still holds reserved after the call.
     """
 
     status: ShipStatus
@@ -308,6 +347,7 @@ class ShipResult:
     line_id: str
     shipped: tuple[Allocation, ...] = ()
     already_counted: tuple[Allocation, ...] = ()
+    remaining: tuple[Allocation, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -387,14 +427,6 @@ class _SkuEntry:
         self.cached: SkuStock | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Held:
-    """A reservation as stored: the public view plus its cells in scaled units."""
-
-    reservation: Reservation
-    cells: tuple[tuple[int, str, int], ...]  # (source index, sku, units), sorted; the identity
-
-
 def unknown_source_message(code: str, known: Sequence[str]) -> str:
     """``unknown source 'X'; did you mean 'Y'?`` (or the list of known sources)."""
     hint = suggest(code, known)
@@ -428,6 +460,14 @@ def _scaled(qty: Decimal, decimals: int, *, field: str, where: str | None) -> in
             where=where,
         )
     return units
+
+
+#: How a reservation call finds a line an earlier call reserved.
+_EARLIER: Mapping[LineState, ReserveStatus] = MappingProxyType({
+    LineState.OPEN: ReserveStatus.ALREADY_RESERVED,
+    LineState.SHIPPED: ReserveStatus.ALREADY_SHIPPED,
+    LineState.RELEASED: ReserveStatus.ALREADY_RELEASED,
+})
 
 
 # --------------------------------------------------------------------------------------------
@@ -472,7 +512,8 @@ class StockLedger:
         # per source, the newest NONZERO reset applied, (effective_at, tag): an implicit
         # absolute 0 for every stock-managed SKU it did not list, those first seen later too
         self._resets: list[tuple[datetime, str] | None] = [None] * len(codes)
-        self._held: dict[tuple[str, str], _Held] = {}
+        self._held: dict[tuple[str, str], Line] = {}    # open, in the order they were made
+        self._closed: dict[tuple[str, str], Line] = {}  # shipped or released: kept for retries
         self._lock = threading.Lock()
         self._empty: dict[str, SkuStock] = {}
 
@@ -570,15 +611,22 @@ class StockLedger:
             return from_units(self._effective(entry, i), entry.decimals)
 
     def reservation(self, order_id: str, line_id: str) -> Reservation | None:
-        """The reservation held for an order line, or ``None``."""
+        """The reservation an order line still holds, or ``None`` (never reserved, or closed:
+        shipped or released)."""
         with self._lock:
-            held = self._held.get((order_id, line_id))
-            return held.reservation if held else None
+            line = self._held.get((order_id, line_id))
+            return self._view(order_id, line_id, line) if line else None
 
     def reservations(self) -> tuple[Reservation, ...]:
         """Every open reservation, in the order they were made."""
         with self._lock:
-            return tuple(h.reservation for h in self._held.values())
+            return tuple(self._view(*key, line) for key, line in self._held.items())
+
+    def _view(self, order_id: str, line_id: str, line: Line) -> Reservation:
+        return Reservation(
+            order_id, line_id, self._public(line.still_reserved()),
+            self._public(line.shipped_cells()),
+        )
 
     def skus(self) -> tuple[str, ...]:
         """Every SKU the ledger holds data for (stock, safety stock or reservations), sorted."""
@@ -700,18 +748,21 @@ class StockLedger:
         """Reserve stock for one order line, all allocations or none.
 
         Args:
-            order_id, line_id: the key; a retry with the same key and allocations is a no-op.
+            order_id, line_id: the key; a retry with the same key and allocations is a no-op,
+                also after the line shipped or was released.
             allocations: ``(source, sku, qty)`` triples; the same (source, SKU) may appear more
                 than once (the quantities add up).
 
         Returns:
-            ``RESERVED``, ``ALREADY_RESERVED`` or ``INSUFFICIENT`` (nothing reserved), with one
-            :class:`AllocationCheck` per (source, SKU).
+            ``RESERVED``, ``ALREADY_RESERVED``, ``ALREADY_SHIPPED``, ``ALREADY_RELEASED`` or
+            ``INSUFFICIENT`` (nothing reserved), with one :class:`AllocationCheck` per
+            (source, SKU) (none for a closed line).
 
         Raises:
             InputError: empty ids or no allocations.
             UnknownReferenceError: an unknown source. QuantityError: a bad quantity.
-            ReservationConflictError: the key holds a reservation with other allocations.
+            ReservationConflictError: the key holds, or held, a reservation with other
+                allocations.
         """
         self._key(order_id, line_id)    # (an id that is not a string never becomes a key)
         return self.reserve_order(order_id, {line_id: allocations}).lines[0]
@@ -722,11 +773,12 @@ class StockLedger:
         """Reserve stock for several lines of one order: every line or none.
 
         Each line is keyed ``(order_id, line_id)`` as in :meth:`reserve`. A line that already
-        holds the same allocations keeps them (``ALREADY_RESERVED``); the others are checked
-        together, in the order given — lines that draw on the same (source, SKU) count against
-        its stock one after the other, and each check shows what was available to its line —
-        and reserved only if every one of them fits: a call never reserves part of what it
-        asks for. (Lines held before the call stay held either way.)
+        holds the same allocations keeps them (``ALREADY_RESERVED``), one reserved with them and
+        since closed stays closed (``ALREADY_SHIPPED`` / ``ALREADY_RELEASED``); the others are
+        checked together, in the order given — lines that draw on the same (source, SKU) count
+        against its stock one after the other, and each check shows what was available to its
+        line — and reserved only if every one of them fits: a call never reserves part of what
+        it asks for. (Lines held before the call stay held either way.)
 
         Args:
             order_id: the order.
@@ -740,8 +792,8 @@ class StockLedger:
         Raises:
             InputError: empty ids, ``lines`` not a mapping, or a line without allocations.
             UnknownReferenceError: an unknown source. QuantityError: a bad quantity.
-            ReservationConflictError: a line holds a reservation with other allocations.
-            Nothing changes when any of these is raised.
+            ReservationConflictError: a line holds, or held, a reservation with other
+                allocations. Nothing changes when any of these is raised.
         """
         self._id("order_id", order_id)
         if not isinstance(lines, Mapping):
@@ -754,36 +806,55 @@ class StockLedger:
         wanted = [(self._key(order_id, line_id), self._cells(order_id, line_id, allocations))
                   for line_id, allocations in lines.items()]
         with self._lock:
-            for (_, line_id), cells in wanted:
-                held = self._held.get((order_id, line_id))
-                if held is not None and held.cells != cells:
-                    raise ReservationConflictError(
-                        f"order {order_id} line {line_id} already holds a reservation of "
-                        f"{self._describe(held.reservation.allocations)}; release it before "
-                        f"reserving {self._describe(self._public(cells))}"
-                    )
+            known: list[ReserveStatus | None] = []  # per line: how an earlier call left it
+            for key, cells in wanted:
+                line = self._held.get(key) or self._closed.get(key)
+                if line is not None and line.cells != cells:
+                    raise ReservationConflictError(self._conflict(key, line, cells))
+                known.append(None if line is None else _EARLIER[line.state])
             taken: dict[tuple[int, str], int] = {}  # units the new lines take so far, per cell
-            kept = [key in self._held for key, _ in wanted]
             checks: list[tuple[AllocationCheck, ...]] = []
-            for (_, cells), was_held in zip(wanted, kept, strict=True):
-                checks.append(self._checks(cells, held=was_held, taken=taken))
-                if not was_held:
+            for (key, cells), earlier in zip(wanted, known, strict=True):
+                if earlier is ReserveStatus.ALREADY_RESERVED:  # shown as before its reservation
+                    checks.append(self._checks(self._held[key].still_reserved(), held=True))
+                elif earlier is not None:
+                    checks.append(())  # closed: nothing to check
+                else:
+                    checks.append(self._checks(cells, taken=taken))
                     for i, sku, units in cells:
                         taken[(i, sku)] = taken.get((i, sku), 0) + units
-            fits = all(c.sufficient for line, was_held in zip(checks, kept, strict=True)
-                       if not was_held for c in line)
+            fits = all(c.sufficient for line_checks, earlier in zip(checks, known, strict=True)
+                       if earlier is None for c in line_checks)
             if fits:
-                for (key, cells), was_held in zip(wanted, kept, strict=True):
-                    if not was_held:
+                for (key, cells), earlier in zip(wanted, known, strict=True):
+                    if earlier is None:
                         self._hold(key, cells)
         new_status = ReserveStatus.RESERVED if fits else ReserveStatus.INSUFFICIENT
         results = tuple(
-            ReserveResult(ReserveStatus.ALREADY_RESERVED if was_held else new_status,
-                          order_id, line_id, line_checks)
-            for ((_, line_id), _), line_checks, was_held in zip(wanted, checks, kept, strict=True)
+            ReserveResult(new_status if earlier is None else earlier, order_id, line_id,
+                          line_checks)
+            for ((_, line_id), _), line_checks, earlier in zip(wanted, checks, known, strict=True)
         )
-        status = (ReserveStatus.ALREADY_RESERVED if fits and all(kept) else new_status)
+        if not fits or None in known:
+            status = new_status
+        elif len(set(known)) == 1 and known[0] is not None:
+            status = known[0]  # every line shipped, or every one released (or every one held)
+        else:
+            status = ReserveStatus.ALREADY_RESERVED
         return OrderReserveResult(status, order_id, results)
+
+    def _conflict(
+        self, key: tuple[str, str], line: Line, cells: tuple[tuple[int, str, int], ...]
+    ) -> str:
+        where = f"order {key[0]} line {key[1]}"
+        asked = self._describe(self._public(cells))
+        if line.state is LineState.OPEN:
+            return (f"{where} already holds a reservation of "
+                    f"{self._describe(self._public(line.cells))}; to reserve {asked} instead, "
+                    "release it and reserve under a new line id (a line id is reserved once)")
+        return (f"{where} was reserved for {self._describe(self._public(line.cells))} and has "
+                f"been {line.state.value}; a line id is reserved once (a retry changes "
+                f"nothing), so reserve {asked} under a new line id")
 
     def _cells(
         self, order_id: str, line_id: str, allocations: Sequence[tuple[str, str, Decimal]]
@@ -819,13 +890,12 @@ class StockLedger:
 
     def _hold(self, key: tuple[str, str], cells: tuple[tuple[int, str, int], ...]) -> None:
         """Reserve ``cells`` under ``key`` (checked by the caller, under the lock)."""
-        held = _Held(Reservation(key[0], key[1], self._public(cells)), cells)  # before any change
         for i, sku, units in cells:
             if self._catalog.stock_managed(sku):
                 entry = self._entry(sku)
                 entry.reserved[i] += units
                 entry.cached = None
-        self._held[key] = held
+        self._held[key] = Line.reserved(cells)
 
     @staticmethod
     def _id(name: str, value: str) -> str:
@@ -882,42 +952,113 @@ class StockLedger:
         return tuple(checks)
 
     def release(self, order_id: str, line_id: str) -> ReleaseResult:
-        """Give the stock reserved for an order line back; ``NOT_FOUND`` if there is none."""
+        """Give back the stock an order line still holds reserved, and close the line.
+
+        What part shipments took stays shipped. The line's identity is kept: a retry, or a
+        late retry of its reservation, changes nothing (``ALREADY_RELEASED``, or
+        ``ALREADY_SHIPPED`` when it had shipped whole); ``NOT_FOUND`` when it was never
+        reserved.
+        """
         key = self._key(order_id, line_id)
         with self._lock:
-            held = self._held.pop(key, None)
-            if held is None:
-                return ReleaseResult(ReleaseStatus.NOT_FOUND, order_id, line_id)
-            for i, sku, units in held.cells:
+            line = self._held.pop(key, None)
+            if line is None:
+                closed = self._closed.get(key)
+                if closed is None:
+                    return ReleaseResult(ReleaseStatus.NOT_FOUND, order_id, line_id)
+                status = (ReleaseStatus.ALREADY_SHIPPED if closed.state is LineState.SHIPPED
+                          else ReleaseStatus.ALREADY_RELEASED)
+                return ReleaseResult(status, order_id, line_id)
+            given_back = line.still_reserved()
+            for i, sku, units in given_back:
                 entry = self._entries.get(sku)
                 if entry is not None and entry.managed:
                     entry.reserved[i] -= units
                     entry.cached = None
+            line.open = [0] * len(line.cells)
+            line.state = LineState.RELEASED
+            self._closed[key] = line
             return ReleaseResult(
-                ReleaseStatus.RELEASED, order_id, line_id, held.reservation.allocations
+                ReleaseStatus.RELEASED, order_id, line_id, self._public(given_back)
             )
 
-    def ship(self, order_id: str, line_id: str, *, at: datetime) -> ShipResult:
-        """The reserved stock of an order line left the building at ``at``.
+    def ship(
+        self, order_id: str, line_id: str, *, at: datetime, qty: Decimal | None = None,
+        source: str | None = None, shipment_id: str | None = None,
+    ) -> ShipResult:
+        """Stock reserved for an order line left the building at ``at``.
 
-        Closes the reservation and deducts on hand as an adjustment at version
-        ``(at, "ship:<order>:<line>")`` (see the module docstring). ``NOT_FOUND`` when the line
-        holds no reservation.
+        Deducts on hand as an adjustment at version ``(at, "ship:<order>:<line>[:<shipment>]")``
+        (see the module docstring) and takes the units out of the reservation; the line closes
+        when nothing of it is left reserved.
+
+        Args:
+            at: when the stock left (timezone-aware).
+            qty: ship only this much (a part shipment); the rest stays reserved. The line
+                must then hold stock at one cell, or ``source`` must name it.
+            source: ship only what the line holds at this source.
+            shipment_id: the shipment's idempotency key, scoped to the line (a parcel id will
+                do). Required with ``qty``: a retried part shipment must not ship twice. A retry
+                with the same id changes nothing and answers ``ALREADY_SHIPPED`` with what the
+                shipment took; the same id with another ``qty`` or ``source`` is a conflict.
+                Without an id, a call ships everything left (at ``source``), so its retry finds
+                nothing left: ``ALREADY_SHIPPED``.
+
+        Returns:
+            ``SHIPPED``; ``ALREADY_SHIPPED`` / ``ALREADY_RELEASED`` (closed, or this shipment
+            made before: nothing changes); ``NOT_FOUND`` (never reserved).
 
         Raises:
-            InputError: ``at`` without a time zone.
+            InputError: ``at`` without a time zone, ``qty`` without ``shipment_id``, a ``qty``
+                that does not say which cell, a ``source`` where the line holds nothing.
+            QuantityError: a bad ``qty``, or more than the line still holds there.
+            UnknownReferenceError: an unknown ``source``.
+            ReservationConflictError: a ``shipment_id`` used before for another shipment.
         """
         key = self._key(order_id, line_id)
         _aware(at, "at")
-        version = Version(at, f"ship:{order_id}:{line_id}")
+        where = f"order {order_id} line {line_id}"
+        at_source = None if source is None else self.index(source)
+        asked = None if qty is None else parse_quantity(
+            qty, decimals=MAX_DECIMALS, field="qty", where=f"{where} shipment"
+        )
+        if shipment_id is not None:
+            self._id("shipment_id", shipment_id)
+        elif qty is not None:
+            raise InputError(
+                f"{where}: a part shipment (qty={qty}) needs a shipment_id, so that a retry "
+                "does not ship it twice",
+                field="shipment_id", value=None, expected="a non-empty string", where=where,
+            )
+        record_id = f"ship:{order_id}:{line_id}" + (f":{shipment_id}" if shipment_id else "")
+        version = Version(at, record_id)
         with self._lock:
-            held = self._held.pop(key, None)
-            if held is None:
+            line = self._held.get(key) or self._closed.get(key)
+            if line is None:
                 return ShipResult(ShipStatus.NOT_FOUND, order_id, line_id)
-            counted: list[Allocation] = []
-            for (i, sku, units), allocation in zip(
-                held.cells, held.reservation.allocations, strict=True
-            ):
+            earlier = line.shipments.get(shipment_id) if shipment_id is not None else None
+            if earlier is not None:
+                if (earlier.source, earlier.qty) != (at_source, asked):
+                    raise ReservationConflictError(
+                        f"{where}: shipment {shipment_id!r} shipped "
+                        f"{self._describe(self._public(line.shipped_cells(earlier.shipped)))}; "
+                        "a retry must ask for the same qty and source (or use a new shipment_id)"
+                    )
+                return self._shipped(
+                    ShipStatus.ALREADY_SHIPPED, order_id, line_id, line, earlier.shipped,
+                    earlier.counted,
+                )
+            if line.state is LineState.RELEASED:
+                return ShipResult(ShipStatus.ALREADY_RELEASED, order_id, line_id)
+            if line.state is LineState.SHIPPED:
+                return ShipResult(ShipStatus.ALREADY_SHIPPED, order_id, line_id,
+                                  self._public(line.shipped_cells()))
+            picks = self._picks(line, where, at_source, asked)
+            counted: list[int] = []
+            for n, units in picks:
+                i, sku, _ = line.cells[n]
+                line.open[n] -= units
+                line.shipped[n] += units
                 entry = self._entries.get(sku)
                 if entry is None or not entry.managed:
                     continue
@@ -925,11 +1066,61 @@ class StockLedger:
                 entry.cached = None
                 outcome, _ = self._apply_one(entry, i, version, -units, True, None)
                 if outcome is RecordOutcome.STALE:
-                    counted.append(allocation)
-            return ShipResult(
-                ShipStatus.SHIPPED, order_id, line_id, held.reservation.allocations,
-                tuple(counted),
+                    counted.append(n)
+            if shipment_id is not None:
+                line.shipments[shipment_id] = Shipment(at_source, asked, picks, tuple(counted))
+            if not any(line.open):
+                line.state = LineState.SHIPPED
+                del self._held[key]
+                self._closed[key] = line
+            return self._shipped(
+                ShipStatus.SHIPPED, order_id, line_id, line, picks, tuple(counted)
             )
+
+    def _picks(
+        self, line: Line, where: str, at_source: int | None, qty: Decimal | None
+    ) -> tuple[tuple[int, int], ...]:
+        """``(cell position, units)`` a shipment takes from an open ``line`` (under the lock)."""
+        positions = [n for n, (i, _, _) in enumerate(line.cells)
+                     if line.open[n] and (at_source is None or i == at_source)]
+        if at_source is not None and not positions:
+            raise InputError(
+                f"{where} holds nothing reserved at {self._codes[at_source]}; it holds "
+                f"{self._describe(self._public(line.still_reserved()))}",
+                field="source", value=self._codes[at_source], where=where,
+            )
+        if qty is None:
+            return tuple((n, line.open[n]) for n in positions)
+        if len(positions) != 1:
+            raise InputError(
+                f"{where} holds {self._describe(self._public(line.still_reserved()))}; "
+                "a part shipment ships from one of them: name its source",
+                field="source", value=None, where=where,
+            )
+        (n,) = positions
+        sku = line.cells[n][1]
+        decimals = self._catalog.decimals(sku)
+        parsed = parse_quantity(qty, decimals=decimals, field="qty", where=f"{where} shipment")
+        units = _scaled(parsed, decimals, field="qty", where=f"{where} shipment")
+        if units > line.open[n]:
+            left = from_units(line.open[n], decimals)
+            raise QuantityError(
+                f"{where}: cannot ship {parsed} of {sku} from {self._codes[line.cells[n][0]]}: "
+                f"only {left} is still reserved there",
+                field="qty", value=qty, expected=f"at most {left}", where=where,
+            )
+        return ((n, units),)
+
+    def _shipped(
+        self, status: ShipStatus, order_id: str, line_id: str, line: Line,
+        picks: tuple[tuple[int, int], ...], counted: tuple[int, ...],
+    ) -> ShipResult:
+        taken = dict(picks)
+        return ShipResult(
+            status, order_id, line_id, self._public(line.shipped_cells(picks)),
+            self._public(line.shipped_cells(tuple((n, taken[n]) for n in counted))),
+            self._public(line.still_reserved()),
+        )
 
     # ---------------------------------------------------------------- stock records
 
