@@ -172,6 +172,7 @@ class RecordsMixin:
     _known: list[set[str]]
     _seen_ids: set[str]
     _resets: list[tuple[datetime, str] | None]
+    _seen_resets: list[set[tuple[datetime, str]]]
 
     if TYPE_CHECKING:
         def index(self, source: str) -> int: ...
@@ -242,11 +243,10 @@ class RecordsMixin:
                     listed[i].add(rec.sku)
                 for source in sorted(zero):
                     at, tag = zero[source]
-                    reset_id = f"{source}:nonzero:{tag}"
-                    if reset_id in seen:  # the same statement again: a no-op
-                        continue
-                    seen.add(reset_id)
                     i = self._index[source]
+                    if (at, tag) in self._seen_resets[i]:  # the same statement again: a no-op
+                        continue
+                    self._seen_resets[i].add((at, tag))
                     latest = self._resets[i]
                     if latest is None or (at, tag) > latest:
                         self._resets[i] = (at, tag)

@@ -340,6 +340,7 @@ class StockLedger(RecordsMixin, ShippingMixin):
         # per source, the newest NONZERO reset applied, (effective_at, tag): an implicit
         # absolute 0 for every stock-managed SKU it did not list, those first seen later too
         self._resets: list[tuple[datetime, str] | None] = [None] * len(codes)
+        self._seen_resets: list[set[tuple[datetime, str]]] = [set() for _ in codes]
         self._held: dict[tuple[str, str], Line] = {}    # open, in the order they were made
         self._closed: dict[tuple[str, str], Line] = {}  # shipped or released: kept for retries
         self._lock = threading.Lock()
