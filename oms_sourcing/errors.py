@@ -144,7 +144,9 @@ class RulesetError(FileError):
 class ReservationConflictError(OmsSourcingError):
     """The same (order, line) key was reserved again with different sources or quantities.
 
-    Reserving the *same* allocation twice is a no-op (retries are safe); reserving a *different*
-    one under an existing key would silently change promised stock, so it is refused. Release the
-    first reservation, then reserve again.
+    Reserving the *same* allocation twice is a no-op (retries are safe, also after the line
+    shipped or was released); reserving a *different* one under a key reserved before would
+    silently change promised stock, so it is refused. Release the first reservation, then
+    reserve under a new line id. Also raised for a ``shipment_id`` used again for another
+    shipment.
     """

@@ -4,8 +4,10 @@ A feed is a list of records ``source, sku, qty, mode, effective_at, record_id[, 
 
 * ``FULL``: the listed (source, SKU) cells are set; known SKUs of the source missing from the
   feed are left untouched and reported (``missing_from_full``), as MOM warns about them.
-* ``NONZERO``: the listed cells are set; every known stock-managed SKU of a source that has
-  NONZERO rows but is missing from the feed is set to 0 (reported as ``zeroed``).
+* ``NONZERO``: the listed cells are set; every stock-managed SKU of a source that has
+  NONZERO rows but is missing from the feed is 0 as of the newest NONZERO row's
+  ``effective_at``: the SKUs the ledger knows are set to 0 (reported as ``zeroed``), and a SKU
+  whose first record arrives later starts from that 0 (its record is stale if older).
 * ``DELTA``: only the listed cells are set.
 * ``ADJUST``: the listed cells change by the signed ``qty``.
 
@@ -13,8 +15,9 @@ Header names, modes and statuses are read case-insensitively; ``status`` is ``in
 default for absolute rows) or ``out_of_stock``; an ADJUST row without one keeps the status.
 
 Each record is versioned by ``(effective_at, record_id)`` (see
-:mod:`oms_sourcing.inventory.stock`), so applying a feed twice changes nothing the second time
-and feeds may arrive in any order.
+:mod:`oms_sourcing.inventory.stock`), and a NONZERO feed's zeros by the digest of the source's
+rows, so applying a feed twice changes nothing the second time and feeds may arrive in any
+order: the state is that of applying every record in ``effective_at`` order.
 
 Bad rows are never applied silently: :func:`apply_feed` raises
 :class:`~oms_sourcing.errors.FeedError` listing every bad row as ``path:line:col`` and applies
@@ -535,12 +538,14 @@ def check_feed(ledger: StockLedger, feed: Feed) -> tuple[Problem, ...]:
 
 
 def _digest(rows: Sequence[FeedRow]) -> str:
+    """The identity of a NONZERO statement: a digest of the set of one source's rows, so the
+    same rows sent again, in any order, are the same statement (and a no-op)."""
     h = hashlib.sha256()
-    for r in rows:
-        h.update(
-            f"{r.source}\t{r.sku}\t{r.qty}\t{r.mode.value}\t{r.effective_at.isoformat()}\t"
-            f"{r.record_id}\t{r.in_stock}\n".encode()
-        )
+    for line in sorted(
+        f"{r.source}\t{r.sku}\t{r.qty}\t{r.mode.value}\t{r.effective_at.isoformat()}\t"
+        f"{r.record_id}\t{r.in_stock}\n" for r in rows
+    ):
+        h.update(line.encode())
     return h.hexdigest()[:16]
 
 
@@ -574,11 +579,16 @@ def apply_feed(ledger: StockLedger, feed: Feed, *, partial: bool = False) -> Fee
                 zero_at[r.source] = r.effective_at
         elif r.mode is FeedMode.FULL:
             full_sources.add(r.source)
-    tag = _digest(rows) if zero_at else ""
-
+    of_source: dict[str, list[FeedRow]] = {source: [] for source in zero_at}
+    if zero_at:
+        for r in rows:
+            if r.source in of_source:
+                of_source[r.source].append(r)
     update = ledger.apply_records(
         rows,
-        zero_unlisted={source: (at, tag) for source, at in zero_at.items()},
+        zero_unlisted={
+            source: (at, _digest(of_source[source])) for source, at in zero_at.items()
+        },
         # a source with NONZERO rows has its unlisted SKUs zeroed, so they are not "untouched"
         report_unlisted=full_sources - zero_at.keys(),
     )

@@ -16,8 +16,14 @@ latest *absolute* record applied (the base) and the *adjustments* newer than it:
 * an adjustment older than the base is ignored (reported): the snapshot already counts it;
 * a record id seen before is a no-op (reported as a duplicate).
 
+A NONZERO feed is, per source, one more absolute statement: "every stock-managed SKU this feed
+does not list is 0 as of ``effective_at``". The ledger applies it to the SKUs it knows and keeps
+the source's newest such statement, so a SKU whose first record arrives later starts from that
+implicit 0 (its record is stale if older). The same statement sent again is a no-op.
+
 Applying any set of records in any order therefore ends in the state of applying them sorted by
-version. Shipping a reservation is an adjustment of ``-qty`` at ``(at, "ship:<order>:<line>")``:
+version. (Record ids identify records: two different records under one id are not covered.)
+Shipping a reservation is an adjustment of ``-qty`` at ``(at, "ship:<order>:<line>[:<id>]")``:
 a feed effective after the shipment supersedes it, a stale feed effective before it does not undo
 it.
 
@@ -29,6 +35,15 @@ allocations of a key, and :meth:`StockLedger.reserve_order` across the lines of 
 reserving the same allocations again is a no-op; different allocations under an existing key
 raise :class:`~oms_sourcing.errors.ReservationConflictError`. Not having enough stock is a
 result (``INSUFFICIENT``), never an exception.
+
+A key is reserved once. Shipping part of a line (``qty`` with a ``shipment_id``, the idempotency
+key of that shipment) leaves the rest reserved; when all of it has shipped, or it is released,
+the line is *closed* and kept: a late retry of its reservation answers ``ALREADY_SHIPPED`` /
+``ALREADY_RELEASED``, a retried shipment ``ALREADY_SHIPPED``, a retried release the same, and
+none changes stock. Sourcing a released line again takes a new line id.
+
+(Applying records lives in the private ``_records`` module, a line's reservation bookkeeping in
+``_reservations``; their public names are re-exported here.)
 """
 
 from __future__ import annotations
@@ -40,18 +55,39 @@ from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 from types import MappingProxyType
-from typing import NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from oms_sourcing._suggest import suggest
-from oms_sourcing.domain import MAX_DECIMALS, Catalog, from_units, parse_quantity, to_units
+from oms_sourcing.domain import MAX_DECIMALS, Catalog, from_units, parse_quantity
 from oms_sourcing.errors import (
     InputError,
-    QuantityError,
     ReservationConflictError,
     UnknownReferenceError,
+)
+from oms_sourcing.inventory._records import (
+    _SCALE,
+    MAX_UNITS,
+    RecordOutcome,
+    RecordResult,
+    RecordsMixin,
+    StockFact,
+    StockRecord,
+    StockUpdate,
+    Version,
+    _Cell,
+    _scaled,
+)
+from oms_sourcing.inventory._reservations import (
+    Allocation,
+    Line,
+    LineState,
+    ReleaseResult,
+    ReleaseStatus,
+    ShippingMixin,
+    ShipResult,
+    ShipStatus,
 )
 
 __all__ = [
@@ -78,12 +114,6 @@ __all__ = [
     "unknown_source_message",
 ]
 
-#: The largest magnitude of one quantity in smallest units. Far below the int64 limit, so sums of
-#: many cells and reservations can never overflow the ledger's arrays.
-MAX_UNITS = 10**15
-
-_SCALE = tuple(10**d for d in range(MAX_DECIMALS + 1))
-
 Int64Array = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -93,119 +123,32 @@ BoolArray = npt.NDArray[np.bool_]
 # --------------------------------------------------------------------------------------------
 
 
-class Version(NamedTuple):
-    """When a stock record takes effect; ties broken by its id. Compared as a tuple."""
-
-    effective_at: datetime
-    record_id: str
-
-
-class Allocation(NamedTuple):
-    """A quantity of one SKU from one source. A plain ``(source, sku, qty)`` tuple works too."""
-
-    source: str
-    sku: str
-    qty: Decimal
-
-
-class StockFact(Protocol):
-    """What the ledger reads from a stock record (:class:`StockRecord` and feed rows have it)."""
-
-    @property
-    def source(self) -> str: ...
-    @property
-    def sku(self) -> str: ...
-    @property
-    def qty(self) -> Decimal: ...
-    @property
-    def effective_at(self) -> datetime: ...
-    @property
-    def record_id(self) -> str: ...
-    @property
-    def adjust(self) -> bool: ...
-    @property
-    def in_stock(self) -> bool | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class StockRecord:
-    """One stock fact about one (source, SKU) cell.
-
-    ``adjust=False``: an absolute quantity on hand (``qty >= 0``); ``adjust=True``: a signed
-    change. ``in_stock``: the stock status the record states; ``None`` means "not stated" (an
-    absolute record then states ``in_stock``, an adjustment leaves the status as it is).
-    """
-
-    source: str
-    sku: str
-    qty: Decimal
-    effective_at: datetime
-    record_id: str
-    adjust: bool = False
-    in_stock: bool | None = None
-
-    @property
-    def version(self) -> Version:
-        return Version(self.effective_at, self.record_id)
-
-
-class RecordOutcome(StrEnum):
-    """What applying a stock record did."""
-
-    APPLIED = "APPLIED"
-    STALE = "STALE"          # older than the absolute record the cell already holds: ignored
-    DUPLICATE = "DUPLICATE"  # its record id was seen before: no-op
-
-
-@dataclass(frozen=True, slots=True)
-class RecordResult:
-    """The outcome of one record; ``superseded_by`` is the newer version that made it stale."""
-
-    record: StockFact
-    outcome: RecordOutcome
-    superseded_by: Version | None = None
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class StockUpdate:
-    """What :meth:`StockLedger.apply_records` did.
-
-    ``outcomes[n]`` is the outcome of ``records[n]``; ``superseded_by[n]`` the newer version that
-    made record ``n`` stale. (Parallel tuples rather than one result object per record: feeds of
-    100,000 rows should not pay for 100,000 extra objects; :attr:`results` builds them.)
-    ``zeroed``: the absolute zero records the ledger made for ``zero_unlisted`` sources.
-    ``unlisted``: ``(source, sku)`` cells of the ``report_unlisted`` sources that hold stock
-    records but were not in the batch.
-    """
-
-    records: tuple[StockFact, ...]
-    outcomes: tuple[RecordOutcome, ...]
-    superseded_by: Mapping[int, Version]
-    zeroed: tuple[RecordResult, ...] = ()
-    unlisted: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def results(self) -> tuple[RecordResult, ...]:
-        """One :class:`RecordResult` per record, in input order."""
-        return tuple(
-            RecordResult(rec, outcome, self.superseded_by.get(n))
-            for n, (rec, outcome) in enumerate(zip(self.records, self.outcomes, strict=True))
-        )
-
-
 @dataclass(frozen=True, slots=True)
 class Reservation:
     """Stock promised to one order line: one allocation per (source, SKU), quantities of the
-    same (source, SKU) added up, in the ledger's source order."""
+    same (source, SKU) added up, in the ledger's source order.
+
+    ``allocations``: what is still reserved; ``shipped``: what part shipments of the line took.
+    """
 
     order_id: str
     line_id: str
     allocations: tuple[Allocation, ...]
+    shipped: tuple[Allocation, ...] = ()
 
 
 class ReserveStatus(StrEnum):
+    """What a reservation call did for a line (or an order).
+
+    ``ALREADY_SHIPPED`` / ``ALREADY_RELEASED``: a late retry: the line was reserved with these
+    allocations and has since been shipped / released (after any part shipments); nothing
+    changed.
+    """
+
     RESERVED = "RESERVED"
     ALREADY_RESERVED = "ALREADY_RESERVED"
+    ALREADY_SHIPPED = "ALREADY_SHIPPED"
+    ALREADY_RELEASED = "ALREADY_RELEASED"
     INSUFFICIENT = "INSUFFICIENT"
 
 
@@ -227,7 +170,8 @@ class AllocationCheck:
 
 @dataclass(frozen=True, slots=True)
 class ReserveResult:
-    """The result of :meth:`StockLedger.reserve`; ``checks`` has one entry per (source, SKU)."""
+    """The result of :meth:`StockLedger.reserve`; ``checks`` has one entry per (source, SKU)
+    (per cell still reserved for ``ALREADY_RESERVED``; none for a closed line)."""
 
     status: ReserveStatus
     order_id: str
@@ -236,7 +180,8 @@ class ReserveResult:
 
     @property
     def ok(self) -> bool:
-        """True when the line holds its reservation (new or from an earlier identical call)."""
+        """True unless stock was short: the line holds its reservation (new or from an earlier
+        identical call) or held it and has since been shipped or released."""
         return self.status is not ReserveStatus.INSUFFICIENT
 
     @property
@@ -252,7 +197,8 @@ class OrderReserveResult:
     ``status`` is ``INSUFFICIENT`` when some line did not fit (no line was newly reserved: those
     lines say ``INSUFFICIENT``, and the checks of the ones that fell short are not
     ``sufficient``), ``ALREADY_RESERVED`` when every line held its reservation before the call,
-    and ``RESERVED`` otherwise.
+    and ``RESERVED`` otherwise. (When no line is new and every line is ``ALREADY_SHIPPED``, or
+    every one ``ALREADY_RELEASED``, the order says so instead.)
     """
 
     status: ReserveStatus
@@ -261,7 +207,7 @@ class OrderReserveResult:
 
     @property
     def ok(self) -> bool:
-        """True when every line holds its reservation (new or from an earlier identical call)."""
+        """True unless stock was short (see :attr:`ReserveResult.ok`)."""
         return self.status is not ReserveStatus.INSUFFICIENT
 
     @property
@@ -270,48 +216,16 @@ class OrderReserveResult:
         return tuple(c for line in self.lines for c in line.shortfalls)
 
 
-class ReleaseStatus(StrEnum):
-    RELEASED = "RELEASED"
-    NOT_FOUND = "NOT_FOUND"
-
-
-@dataclass(frozen=True, slots=True)
-class ReleaseResult:
-    status: ReleaseStatus
-    order_id: str
-    line_id: str
-    released: tuple[Allocation, ...] = ()
-
-
-class ShipStatus(StrEnum):
-    SHIPPED = "SHIPPED"
-    NOT_FOUND = "NOT_FOUND"
-
-
-@dataclass(frozen=True, slots=True)
-class ShipResult:
-    """The result of :meth:`StockLedger.ship`.
-
-    ``already_counted``: shipped allocations whose deduction was not applied because the cell
-    already holds an absolute stock record effective after the shipment (it counts the shipment).
-    """
-
-    status: ShipStatus
-    order_id: str
-    line_id: str
-    shipped: tuple[Allocation, ...] = ()
-    already_counted: tuple[Allocation, ...] = ()
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class SkuStock:
     """Stock of one SKU across the ledger's sources, in the SKU's smallest units.
 
-    ``available[i]`` = on hand − reserved − safety stock at source ``i`` (not clamped; may be
-    negative). ``in_stock[i]``: the source's stock status for the SKU. ``backorder_floor``: how far
-    below zero a reservation may take ``available`` (0 without backorders, ``None`` unbounded).
-    ``reserved`` and ``safety`` are the two terms subtracted, so a policy can hold back more
-    safety stock or look past other orders' reservations. Arrays are read-only copies.
+    ``available[i]``: :meth:`StockLedger.available` at source ``i`` in units — on hand (at
+    most 0 where out of stock) − reserved − safety stock, not clamped: negative is oversold or
+    backordered. ``in_stock[i]``: the source's stock status for the SKU. ``backorder_floor``:
+    how far below zero a reservation may take ``available`` (0 without backorders, ``None``
+    unbounded). ``reserved`` and ``safety`` are the two terms subtracted, so a policy can hold
+    back more safety stock or look past other orders' reservations. Arrays are read-only copies.
     """
 
     sku: str
@@ -346,18 +260,6 @@ class StockSnapshot:
 # --------------------------------------------------------------------------------------------
 
 
-class _Cell:
-    """Version history of one (source, SKU) cell."""
-
-    __slots__ = ("adjustments", "base_units", "base_version", "status_version")
-
-    def __init__(self) -> None:
-        self.base_version: Version | None = None
-        self.base_units = 0
-        self.adjustments: list[tuple[Version, int]] | None = None  # newer than the base
-        self.status_version: Version | None = None
-
-
 class _SkuEntry:
     __slots__ = (
         "cached", "cells", "decimals", "floor", "in_stock", "managed", "on_hand", "reserved",
@@ -379,14 +281,6 @@ class _SkuEntry:
         self.cached: SkuStock | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Held:
-    """A reservation as stored: the public view plus its cells in scaled units."""
-
-    reservation: Reservation
-    cells: tuple[tuple[int, str, int], ...]  # (source index, sku, units), sorted; the identity
-
-
 def unknown_source_message(code: str, known: Sequence[str]) -> str:
     """``unknown source 'X'; did you mean 'Y'?`` (or the list of known sources)."""
     hint = suggest(code, known)
@@ -396,24 +290,12 @@ def unknown_source_message(code: str, known: Sequence[str]) -> str:
     return f"unknown source {code!r}; known sources: {shown}"
 
 
-def _aware(at: datetime, field: str) -> None:
-    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
-        raise InputError(
-            f"{field} {at!r} has no time zone; add one, e.g. '+00:00'",
-            field=field, value=at, expected="a timezone-aware datetime",
-        )
-
-
-def _scaled(qty: Decimal, decimals: int, *, field: str, where: str | None) -> int:
-    units = to_units(qty, decimals)
-    if abs(units) > MAX_UNITS:
-        raise QuantityError(
-            f"{where + ': ' if where else ''}{field} {qty} is too large "
-            f"(at most {from_units(MAX_UNITS, decimals)})",
-            field=field, value=qty, expected=f"at most {from_units(MAX_UNITS, decimals)}",
-            where=where,
-        )
-    return units
+#: How a reservation call finds a line an earlier call reserved.
+_EARLIER: Mapping[LineState, ReserveStatus] = MappingProxyType({
+    LineState.OPEN: ReserveStatus.ALREADY_RESERVED,
+    LineState.SHIPPED: ReserveStatus.ALREADY_SHIPPED,
+    LineState.RELEASED: ReserveStatus.ALREADY_RELEASED,
+})
 
 
 # --------------------------------------------------------------------------------------------
@@ -421,7 +303,7 @@ def _scaled(qty: Decimal, decimals: int, *, field: str, where: str | None) -> in
 # --------------------------------------------------------------------------------------------
 
 
-class StockLedger:
+class StockLedger(RecordsMixin, ShippingMixin):
     """In-memory stock of a set of sources. Thread-safe: every call holds one lock.
 
     Args:
@@ -455,7 +337,12 @@ class StockLedger:
         self._entries: dict[str, _SkuEntry] = {}
         self._known: list[set[str]] = [set() for _ in codes]
         self._seen_ids: set[str] = set()
-        self._held: dict[tuple[str, str], _Held] = {}
+        # per source, the newest NONZERO reset applied, (effective_at, tag): an implicit
+        # absolute 0 for every stock-managed SKU it did not list, those first seen later too
+        self._resets: list[tuple[datetime, str] | None] = [None] * len(codes)
+        self._seen_resets: list[set[tuple[datetime, str]]] = [set() for _ in codes]
+        self._held: dict[tuple[str, str], Line] = {}    # open, in the order they were made
+        self._closed: dict[tuple[str, str], Line] = {}  # shipped or released: kept for retries
         self._lock = threading.Lock()
         self._empty: dict[str, SkuStock] = {}
 
@@ -537,9 +424,11 @@ class StockLedger:
     def available(self, source: str, sku: str) -> Decimal:
         """What ``source`` can still promise of ``sku``: on hand − reserved − safety stock.
 
-        An out-of-stock cell counts at most 0 on hand. Clamped at 0 unless the SKU allows
-        backorders (then it may be negative: stock already sold beyond what is there). A SKU
-        whose stock is not managed returns ``Decimal('Infinity')``.
+        The one figure of the ledger: the snapshot's :attr:`SkuStock.available` and the
+        reservation checks use it too. An out-of-stock cell counts at most 0 on hand. Not
+        clamped: negative means more is promised than is there — oversold (a count came in
+        below the reservations: some open order cannot ship from here) or backordered within
+        the SKU's allowance. A SKU whose stock is not managed returns ``Decimal('Infinity')``.
         """
         i = self.index(source)
         with self._lock:
@@ -548,21 +437,25 @@ class StockLedger:
             entry = self._entries.get(sku)
             if entry is None:
                 return Decimal(0)
-            units = self._effective(entry, i)
-            if entry.floor == 0:
-                units = max(units, 0)
-            return from_units(units, entry.decimals)
+            return from_units(self._effective(entry, i), entry.decimals)
 
     def reservation(self, order_id: str, line_id: str) -> Reservation | None:
-        """The reservation held for an order line, or ``None``."""
+        """The reservation an order line still holds, or ``None`` (never reserved, or closed:
+        shipped or released)."""
         with self._lock:
-            held = self._held.get((order_id, line_id))
-            return held.reservation if held else None
+            line = self._held.get((order_id, line_id))
+            return self._view(order_id, line_id, line) if line else None
 
     def reservations(self) -> tuple[Reservation, ...]:
         """Every open reservation, in the order they were made."""
         with self._lock:
-            return tuple(h.reservation for h in self._held.values())
+            return tuple(self._view(*key, line) for key, line in self._held.items())
+
+    def _view(self, order_id: str, line_id: str, line: Line) -> Reservation:
+        return Reservation(
+            order_id, line_id, self._public(line.still_reserved()),
+            self._public(line.shipped_cells()),
+        )
 
     def skus(self) -> tuple[str, ...]:
         """Every SKU the ledger holds data for (stock, safety stock or reservations), sorted."""
@@ -619,6 +512,9 @@ class StockLedger:
     def _freeze(self, entry: _SkuEntry) -> SkuStock:
         available = entry.on_hand - entry.reserved
         available -= entry.safety
+        if not entry.in_stock.all():  # an out-of-stock cell counts at most 0 on hand
+            out = ~entry.in_stock
+            available[out] -= np.maximum(entry.on_hand[out], 0)
         available.flags.writeable = False
         in_stock = entry.in_stock.copy()
         in_stock.flags.writeable = False
@@ -681,18 +577,21 @@ class StockLedger:
         """Reserve stock for one order line, all allocations or none.
 
         Args:
-            order_id, line_id: the key; a retry with the same key and allocations is a no-op.
+            order_id, line_id: the key; a retry with the same key and allocations is a no-op,
+                also after the line shipped or was released.
             allocations: ``(source, sku, qty)`` triples; the same (source, SKU) may appear more
                 than once (the quantities add up).
 
         Returns:
-            ``RESERVED``, ``ALREADY_RESERVED`` or ``INSUFFICIENT`` (nothing reserved), with one
-            :class:`AllocationCheck` per (source, SKU).
+            ``RESERVED``, ``ALREADY_RESERVED``, ``ALREADY_SHIPPED``, ``ALREADY_RELEASED`` or
+            ``INSUFFICIENT`` (nothing reserved), with one :class:`AllocationCheck` per
+            (source, SKU) (none for a closed line).
 
         Raises:
             InputError: empty ids or no allocations.
             UnknownReferenceError: an unknown source. QuantityError: a bad quantity.
-            ReservationConflictError: the key holds a reservation with other allocations.
+            ReservationConflictError: the key holds, or held, a reservation with other
+                allocations.
         """
         self._key(order_id, line_id)    # (an id that is not a string never becomes a key)
         return self.reserve_order(order_id, {line_id: allocations}).lines[0]
@@ -703,11 +602,12 @@ class StockLedger:
         """Reserve stock for several lines of one order: every line or none.
 
         Each line is keyed ``(order_id, line_id)`` as in :meth:`reserve`. A line that already
-        holds the same allocations keeps them (``ALREADY_RESERVED``); the others are checked
-        together, in the order given — lines that draw on the same (source, SKU) count against
-        its stock one after the other, and each check shows what was available to its line —
-        and reserved only if every one of them fits: a call never reserves part of what it
-        asks for. (Lines held before the call stay held either way.)
+        holds the same allocations keeps them (``ALREADY_RESERVED``), one reserved with them and
+        since closed stays closed (``ALREADY_SHIPPED`` / ``ALREADY_RELEASED``); the others are
+        checked together, in the order given — lines that draw on the same (source, SKU) count
+        against its stock one after the other, and each check shows what was available to its
+        line — and reserved only if every one of them fits: a call never reserves part of what
+        it asks for. (Lines held before the call stay held either way.)
 
         Args:
             order_id: the order.
@@ -721,8 +621,8 @@ class StockLedger:
         Raises:
             InputError: empty ids, ``lines`` not a mapping, or a line without allocations.
             UnknownReferenceError: an unknown source. QuantityError: a bad quantity.
-            ReservationConflictError: a line holds a reservation with other allocations.
-            Nothing changes when any of these is raised.
+            ReservationConflictError: a line holds, or held, a reservation with other
+                allocations. Nothing changes when any of these is raised.
         """
         self._id("order_id", order_id)
         if not isinstance(lines, Mapping):
@@ -735,36 +635,55 @@ class StockLedger:
         wanted = [(self._key(order_id, line_id), self._cells(order_id, line_id, allocations))
                   for line_id, allocations in lines.items()]
         with self._lock:
-            for (_, line_id), cells in wanted:
-                held = self._held.get((order_id, line_id))
-                if held is not None and held.cells != cells:
-                    raise ReservationConflictError(
-                        f"order {order_id} line {line_id} already holds a reservation of "
-                        f"{self._describe(held.reservation.allocations)}; release it before "
-                        f"reserving {self._describe(self._public(cells))}"
-                    )
+            known: list[ReserveStatus | None] = []  # per line: how an earlier call left it
+            for key, cells in wanted:
+                line = self._held.get(key) or self._closed.get(key)
+                if line is not None and line.cells != cells:
+                    raise ReservationConflictError(self._conflict(key, line, cells))
+                known.append(None if line is None else _EARLIER[line.state])
             taken: dict[tuple[int, str], int] = {}  # units the new lines take so far, per cell
-            kept = [key in self._held for key, _ in wanted]
             checks: list[tuple[AllocationCheck, ...]] = []
-            for (_, cells), was_held in zip(wanted, kept, strict=True):
-                checks.append(self._checks(cells, held=was_held, taken=taken))
-                if not was_held:
+            for (key, cells), earlier in zip(wanted, known, strict=True):
+                if earlier is ReserveStatus.ALREADY_RESERVED:  # shown as before its reservation
+                    checks.append(self._checks(self._held[key].still_reserved(), held=True))
+                elif earlier is not None:
+                    checks.append(())  # closed: nothing to check
+                else:
+                    checks.append(self._checks(cells, taken=taken))
                     for i, sku, units in cells:
                         taken[(i, sku)] = taken.get((i, sku), 0) + units
-            fits = all(c.sufficient for line, was_held in zip(checks, kept, strict=True)
-                       if not was_held for c in line)
+            fits = all(c.sufficient for line_checks, earlier in zip(checks, known, strict=True)
+                       if earlier is None for c in line_checks)
             if fits:
-                for (key, cells), was_held in zip(wanted, kept, strict=True):
-                    if not was_held:
+                for (key, cells), earlier in zip(wanted, known, strict=True):
+                    if earlier is None:
                         self._hold(key, cells)
         new_status = ReserveStatus.RESERVED if fits else ReserveStatus.INSUFFICIENT
         results = tuple(
-            ReserveResult(ReserveStatus.ALREADY_RESERVED if was_held else new_status,
-                          order_id, line_id, line_checks)
-            for ((_, line_id), _), line_checks, was_held in zip(wanted, checks, kept, strict=True)
+            ReserveResult(new_status if earlier is None else earlier, order_id, line_id,
+                          line_checks)
+            for ((_, line_id), _), line_checks, earlier in zip(wanted, checks, known, strict=True)
         )
-        status = (ReserveStatus.ALREADY_RESERVED if fits and all(kept) else new_status)
+        if not fits or None in known:
+            status = new_status
+        elif len(set(known)) == 1 and known[0] is not None:
+            status = known[0]  # every line shipped, or every one released (or every one held)
+        else:
+            status = ReserveStatus.ALREADY_RESERVED
         return OrderReserveResult(status, order_id, results)
+
+    def _conflict(
+        self, key: tuple[str, str], line: Line, cells: tuple[tuple[int, str, int], ...]
+    ) -> str:
+        where = f"order {key[0]} line {key[1]}"
+        asked = self._describe(self._public(cells))
+        if line.state is LineState.OPEN:
+            return (f"{where} already holds a reservation of "
+                    f"{self._describe(self._public(line.cells))}; to reserve {asked} instead, "
+                    "release it and reserve under a new line id (a line id is reserved once)")
+        return (f"{where} was reserved for {self._describe(self._public(line.cells))} and has "
+                f"been {line.state.value}; a line id is reserved once (a retry changes "
+                f"nothing), so reserve {asked} under a new line id")
 
     def _cells(
         self, order_id: str, line_id: str, allocations: Sequence[tuple[str, str, Decimal]]
@@ -800,13 +719,12 @@ class StockLedger:
 
     def _hold(self, key: tuple[str, str], cells: tuple[tuple[int, str, int], ...]) -> None:
         """Reserve ``cells`` under ``key`` (checked by the caller, under the lock)."""
-        held = _Held(Reservation(key[0], key[1], self._public(cells)), cells)  # before any change
         for i, sku, units in cells:
             if self._catalog.stock_managed(sku):
                 entry = self._entry(sku)
                 entry.reserved[i] += units
                 entry.cached = None
-        self._held[key] = held
+        self._held[key] = Line.reserved(cells)
 
     @staticmethod
     def _id(name: str, value: str) -> str:
@@ -861,233 +779,3 @@ class StockLedger:
                 )
             )
         return tuple(checks)
-
-    def release(self, order_id: str, line_id: str) -> ReleaseResult:
-        """Give the stock reserved for an order line back; ``NOT_FOUND`` if there is none."""
-        key = self._key(order_id, line_id)
-        with self._lock:
-            held = self._held.pop(key, None)
-            if held is None:
-                return ReleaseResult(ReleaseStatus.NOT_FOUND, order_id, line_id)
-            for i, sku, units in held.cells:
-                entry = self._entries.get(sku)
-                if entry is not None and entry.managed:
-                    entry.reserved[i] -= units
-                    entry.cached = None
-            return ReleaseResult(
-                ReleaseStatus.RELEASED, order_id, line_id, held.reservation.allocations
-            )
-
-    def ship(self, order_id: str, line_id: str, *, at: datetime) -> ShipResult:
-        """The reserved stock of an order line left the building at ``at``.
-
-        Closes the reservation and deducts on hand as an adjustment at version
-        ``(at, "ship:<order>:<line>")`` (see the module docstring). ``NOT_FOUND`` when the line
-        holds no reservation.
-
-        Raises:
-            InputError: ``at`` without a time zone.
-        """
-        key = self._key(order_id, line_id)
-        _aware(at, "at")
-        version = Version(at, f"ship:{order_id}:{line_id}")
-        with self._lock:
-            held = self._held.pop(key, None)
-            if held is None:
-                return ShipResult(ShipStatus.NOT_FOUND, order_id, line_id)
-            counted: list[Allocation] = []
-            for (i, sku, units), allocation in zip(
-                held.cells, held.reservation.allocations, strict=True
-            ):
-                entry = self._entries.get(sku)
-                if entry is None or not entry.managed:
-                    continue
-                entry.reserved[i] -= units
-                entry.cached = None
-                outcome, _ = self._apply_one(entry, i, version, -units, True, None)
-                if outcome is RecordOutcome.STALE:
-                    counted.append(allocation)
-            return ShipResult(
-                ShipStatus.SHIPPED, order_id, line_id, held.reservation.allocations,
-                tuple(counted),
-            )
-
-    # ---------------------------------------------------------------- stock records
-
-    def apply_records(
-        self,
-        records: Sequence[StockFact],
-        *,
-        zero_unlisted: Mapping[str, tuple[datetime, str]] | None = None,
-        report_unlisted: Iterable[str] = (),
-    ) -> StockUpdate:
-        """Apply stock records atomically (all are checked before any is applied).
-
-        Args:
-            records: absolute quantities and adjustments, in any order.
-            zero_unlisted: ``{source: (effective_at, tag)}``: every stock-managed SKU known at
-                ``source`` but absent from ``records`` for that source gets an absolute 0 at
-                version ``(effective_at, f"{source}:{sku}:nonzero:{tag}")`` (NONZERO feeds).
-            report_unlisted: sources whose known SKUs absent from ``records`` are listed in the
-                result, untouched (FULL feeds).
-
-        Returns:
-            A :class:`StockUpdate` with one result per record.
-
-        Raises:
-            UnknownReferenceError, QuantityError, InputError: naming the first bad record;
-                nothing is applied.
-        """
-        zero = dict(zero_unlisted or {})
-        report = sorted({self.index(s) for s in report_unlisted})
-        for source, (at, _tag) in zero.items():
-            self.index(source)
-            _aware(at, f"zero_unlisted[{source!r}]")
-        batch = tuple(records)
-        positions, amounts = self._prepare(batch)
-
-        with self._lock:
-            outcomes: list[RecordOutcome] = []
-            superseded: dict[int, Version] = {}
-            seen = self._seen_ids
-            entry_of = self._entry
-            for n, rec in enumerate(batch):
-                rid = rec.record_id
-                if rid in seen:
-                    outcomes.append(RecordOutcome.DUPLICATE)
-                    continue
-                seen.add(rid)
-                adjust = rec.adjust
-                status = rec.in_stock
-                if status is None and not adjust:
-                    status = True
-                outcome, newer = self._apply_one(
-                    entry_of(rec.sku), positions[n], Version(rec.effective_at, rid),
-                    amounts[n], adjust, status,
-                )
-                outcomes.append(outcome)
-                if newer is not None:
-                    superseded[n] = newer
-            zeroed: list[RecordResult] = []
-            unlisted: tuple[tuple[str, str], ...] = ()
-            if zero or report:
-                listed: list[set[str]] = [set() for _ in self._codes]
-                for i, rec in zip(positions, batch, strict=True):
-                    listed[i].add(rec.sku)
-                for source in sorted(zero):
-                    at, tag = zero[source]
-                    i = self._index[source]
-                    for sku in sorted(self._known[i] - listed[i]):
-                        entry = self._entries[sku]
-                        if not entry.managed:
-                            continue
-                        record = StockRecord(
-                            source, sku, Decimal(0), at, f"{source}:{sku}:nonzero:{tag}"
-                        )
-                        if record.record_id in seen:
-                            zeroed.append(RecordResult(record, RecordOutcome.DUPLICATE))
-                            continue
-                        seen.add(record.record_id)
-                        outcome, newer = self._apply_one(
-                            entry, i, record.version, 0, False, True
-                        )
-                        zeroed.append(RecordResult(record, outcome, newer))
-                unlisted = tuple(
-                    (self._codes[i], sku)
-                    for i in report for sku in sorted(self._known[i] - listed[i])
-                )
-        return StockUpdate(
-            batch, tuple(outcomes), MappingProxyType(superseded), tuple(zeroed), unlisted
-        )
-
-    def _prepare(self, records: Sequence[StockFact]) -> tuple[list[int], list[int]]:
-        """Check every record; their source indexes and quantities in units (plain int lists:
-        no per-record objects for the garbage collector to walk)."""
-        positions: list[int] = []
-        amounts: list[int] = []
-        index = self._index
-        decimals_of: dict[str, int] = {}
-        checked_at: datetime | None = None
-        for rec in records:
-            i = index.get(rec.source)
-            if i is None:
-                i = self.index(rec.source)  # raises, with a suggestion
-            sku = rec.sku
-            if not isinstance(sku, str) or not sku:
-                raise InputError(
-                    f"record {rec.record_id!r}: sku must be a non-empty string",
-                    field="sku", value=sku, expected="a non-empty string",
-                )
-            if not isinstance(rec.record_id, str) or not rec.record_id:
-                raise InputError(
-                    f"record for {rec.source}/{sku}: record_id must be a non-empty string",
-                    field="record_id", value=rec.record_id, expected="a non-empty string",
-                )
-            at = rec.effective_at
-            if at is not checked_at:  # feed rows share one datetime per distinct timestamp
-                _aware(at, f"record {rec.record_id!r}: effective_at")
-                checked_at = at
-            decimals = decimals_of.get(sku)
-            if decimals is None:
-                decimals = decimals_of[sku] = self._catalog.decimals(sku)
-            qty = rec.qty
-            if not isinstance(qty, Decimal) or not qty.is_finite():
-                where = f"record {rec.record_id!r}"
-                raise QuantityError(
-                    f"{where}: qty must be a finite Decimal, got {qty!r}",
-                    field="qty", value=qty, expected="a finite Decimal", where=where,
-                )
-            if qty < 0 and not rec.adjust:
-                where = f"record {rec.record_id!r}"
-                raise QuantityError(
-                    f"{where}: an absolute qty must not be negative, got {qty}",
-                    field="qty", value=qty, expected=">= 0", where=where,
-                )
-            scaled = qty * _SCALE[decimals]
-            units = int(scaled)
-            if units != scaled:
-                where = f"record {rec.record_id!r}"
-                allowed = "whole units" if decimals == 0 else f"{decimals} decimal place(s)"
-                raise QuantityError(
-                    f"{where}: qty {qty} is more precise than SKU {sku!r} allows ({allowed})",
-                    field="qty", value=qty, expected=allowed, where=where,
-                )
-            if units > MAX_UNITS or units < -MAX_UNITS:
-                _scaled(qty, decimals, field="qty", where=f"record {rec.record_id!r}")  # raises
-            positions.append(i)
-            amounts.append(units)
-        return positions, amounts
-
-    def _apply_one(
-        self,
-        entry: _SkuEntry,
-        i: int,
-        version: Version,
-        units: int,
-        adjust: bool,
-        in_stock: bool | None,
-    ) -> tuple[RecordOutcome, Version | None]:
-        cell = entry.cells.get(i)
-        if cell is None:
-            cell = entry.cells[i] = _Cell()
-            self._known[i].add(entry.sku)
-        base = cell.base_version
-        if base is not None and version < base:
-            return RecordOutcome.STALE, base
-        if adjust:
-            if cell.adjustments is None:
-                cell.adjustments = []
-            cell.adjustments.append((version, units))
-            entry.on_hand[i] += units
-        else:
-            cell.base_version = version
-            cell.base_units = units
-            newer = cell.adjustments
-            if newer:
-                newer = cell.adjustments = [(v, d) for v, d in newer if v > version] or None
-            entry.on_hand[i] = units + (sum(d for _, d in newer) if newer else 0)
-        if in_stock is not None and (cell.status_version is None or version > cell.status_version):
-            cell.status_version = version
-            entry.in_stock[i] = in_stock
-        entry.cached = None
-        return RecordOutcome.APPLIED, None

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oms_sourcing.errors import ReservationConflictError
+from oms_sourcing.errors import QuantityError, ReservationConflictError
 from oms_sourcing.inventory.feeds import apply_feed, parse_feed_rows
-from oms_sourcing.inventory.stock import ReserveStatus, StockLedger, StockRecord
+from oms_sourcing.inventory.stock import ReserveStatus, ShipStatus, StockLedger, StockRecord
 
 SOURCES = ("WH-BER", "WH-MUC", "ST-HAM")
 SKUS = ("TEE-RED-M", "MUG-BLUE")
@@ -264,3 +264,56 @@ def test_an_order_reservation_is_its_lines_reserved_in_turn_or_nothing(
     else:
         assert state(together) == before and set(together.reservations()) == held_before
         assert result.shortfalls
+
+
+line_op = st.one_of(
+    st.tuples(st.just("reserve"), st.sampled_from(ORDERS[:2]), st.sampled_from(SOURCES),
+              st.integers(1, 3)),
+    st.tuples(st.just("release"), st.sampled_from(ORDERS[:2])),
+    st.tuples(st.just("ship"), st.sampled_from(ORDERS[:2]), st.integers(1, 23)),
+    st.tuples(st.just("ship part"), st.sampled_from(ORDERS[:2]), st.integers(1, 23),
+              st.sampled_from(["parcel-1", "parcel-2"]), st.integers(1, 2)),
+)
+
+
+@PROPERTY
+@given(seed_quantities, st.lists(line_op, max_size=25))
+def test_retried_reservations_shipments_and_releases_never_ship_a_line_twice(
+    quantities: list[int], ops: list[tuple[Any, ...]]
+) -> None:
+    # each order's line "1" always asks for the same allocation (its retries), and stock leaves
+    # only by shipments: on hand is the seed less what SHIPPED results took, and no line ships
+    # more than it reserved
+    ledger = seeded(quantities)
+    seed = {(s, sku): ledger.on_hand(s, sku) for s in SOURCES for sku in SKUS}
+    asked: dict[str, tuple[str, str, Decimal]] = {}
+    shipped: dict[str, Decimal] = {}
+    for op in ops:
+        order = op[1]
+        if op[0] == "reserve":
+            allocation = asked.setdefault(order, (op[2], "MUG-BLUE", Decimal(op[3])))
+            ledger.reserve(order, "1", [allocation])
+            continue
+        if op[0] == "release":
+            ledger.release(order, "1")
+            continue
+        try:
+            if op[0] == "ship":
+                result = ledger.ship(order, "1", at=at(op[2]))
+            else:
+                result = ledger.ship(order, "1", at=at(op[2]), qty=Decimal(op[4]),
+                                     shipment_id=op[3])
+        except (QuantityError, ReservationConflictError):
+            continue  # more than is left, or a shipment id used for another quantity
+        if result.status is ShipStatus.SHIPPED:
+            shipped[order] = shipped.get(order, Decimal(0)) + sum(a.qty for a in result.shipped)
+    for order, total in shipped.items():
+        assert total <= asked[order][2]
+    left = dict(seed)
+    for order, total in shipped.items():
+        source, sku, _ = asked[order]
+        left[(source, sku)] -= total
+    assert {(s, sku): ledger.on_hand(s, sku) for s in SOURCES for sku in SKUS} == left
+    booked = reserved_by_reservations(ledger)
+    for s in SOURCES:
+        assert ledger.reserved(s, "MUG-BLUE") == booked.get((s, "MUG-BLUE"), 0)

@@ -168,6 +168,76 @@ def test_applying_the_same_feed_twice_changes_nothing_the_second_time(
     assert [r.record_id for r in again.duplicates] == ["nz-1", "adj-1", "full-1"]
 
 
+def test_a_nonzero_feed_also_zeroes_a_sku_whose_older_delta_arrives_after_it(
+    ledger: StockLedger,
+) -> None:
+    nonzero = feed(row("WH-BER", "TEE-RED-M", 12, "NONZERO", 9, "nz-9"))
+    late_delta = feed(row("WH-BER", "LAMP-OAK", 4, "DELTA", 7, "lamp-07"))
+    apply_feed(ledger, nonzero)
+    report = apply_feed(ledger, late_delta)
+    # in effective_at order the 07:00 count came first and the 09:00 NONZERO zeroed it
+    assert ledger.on_hand("WH-BER", "LAMP-OAK") == 0
+    (stale,) = report.ignored_stale
+    assert stale.row.record_id == "lamp-07"
+    assert stale.superseded_by.effective_at == at(9)
+    in_order = StockLedger(SOURCES, CATALOG)
+    apply_feed(in_order, late_delta)
+    apply_feed(in_order, nonzero)
+    assert in_order.on_hand("WH-BER", "LAMP-OAK") == 0
+
+
+def test_a_nonzero_feed_does_not_zero_a_sku_first_counted_after_it(ledger: StockLedger) -> None:
+    apply_feed(ledger, feed(row("WH-BER", "TEE-RED-M", 12, "NONZERO", 9, "nz-9")))
+    apply_feed(ledger, feed(row("WH-BER", "LAMP-OAK", 4, "DELTA", 10, "lamp-10")))
+    apply_feed(ledger, feed(row("WH-BER", "LAMP-OAK", 1, "ADJUST", 11, "lamp-sold")))
+    assert ledger.on_hand("WH-BER", "LAMP-OAK") == 5
+
+
+def test_an_adjustment_of_a_new_sku_after_a_nonzero_feed_counts_from_its_zero(
+    ledger: StockLedger,
+) -> None:
+    apply_feed(ledger, feed(row("WH-BER", "TEE-RED-M", 12, "NONZERO", 9, "nz-9")))
+    apply_feed(ledger, feed(row("WH-BER", "LAMP-OAK", 2, "ADJUST", 8, "lamp-return-08")))
+    apply_feed(ledger, feed(row("WH-BER", "LAMP-OAK", 3, "ADJUST", 10, "lamp-return-10")))
+    assert ledger.on_hand("WH-BER", "LAMP-OAK") == 3  # the 08:00 return is in the 09:00 zero
+
+
+def test_a_nonzero_feed_sent_again_after_other_feeds_changes_nothing(
+    ledger: StockLedger,
+) -> None:
+    nonzero = feed(row("WH-BER", "TEE-RED-M", 12, "NONZERO", 9, "nz-9"))
+    apply_feed(ledger, nonzero)
+    apply_feed(ledger, feed(row("WH-BER", "LAMP-OAK", 4, "DELTA", 7, "lamp-07")))
+    apply_feed(ledger, feed(row("WH-BER", "VASE-TALL", 2, "DELTA", 10, "vase-10")))
+    before = state(ledger)
+    again = apply_feed(ledger, nonzero)
+    assert state(ledger) == before
+    assert ledger.on_hand("WH-BER", "VASE-TALL") == 2
+    assert again.zeroed == () and again.applied == () and again.ignored_stale == ()
+
+
+def test_a_nonzero_feed_with_its_rows_in_another_order_is_the_same_feed(
+    ledger: StockLedger,
+) -> None:
+    rows = (row("WH-BER", "TEE-RED-M", 12, "NONZERO", 9, "nz-a"),
+            row("WH-BER", "FABRIC-LINEN", 3, "NONZERO", 9, "nz-b"))
+    apply_feed(ledger, feed(*rows))
+    apply_feed(ledger, feed(row("WH-BER", "LAMP-OAK", 4, "DELTA", 7, "lamp-07")))
+    before = state(ledger)
+    again = apply_feed(ledger, feed(*reversed(rows)))
+    assert state(ledger) == before
+    assert again.zeroed == () and again.ignored_stale == ()
+
+
+def test_the_stock_status_of_a_full_row_older_than_a_nonzero_feed_is_superseded(
+    ledger: StockLedger,
+) -> None:
+    apply_feed(ledger, feed(row("WH-BER", "TEE-RED-M", 12, "NONZERO", 9, "nz-9")))
+    apply_feed(ledger, feed(row("WH-BER", "LAMP-OAK", 4, "FULL", 8, "lamp-08", "out_of_stock")))
+    assert ledger.in_stock("WH-BER", "LAMP-OAK") is True  # the 09:00 zero states in_stock
+    assert ledger.on_hand("WH-BER", "LAMP-OAK") == 0
+
+
 def test_a_row_older_than_the_last_count_is_ignored_and_reported(ledger: StockLedger) -> None:
     report = apply_feed(ledger, feed(row("WH-BER", "TEE-RED-M", 99, "FULL", 4, "old")))
     assert ledger.on_hand("WH-BER", "TEE-RED-M") == 10

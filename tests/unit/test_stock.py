@@ -329,10 +329,35 @@ def test_safety_stock_is_never_promised(ledger: StockLedger) -> None:
     assert ledger.reserve("1001", "1", [("WH-MUC", "TEE-RED-M", d(2))]).ok
 
 
-def test_safety_stock_above_on_hand_shows_nothing_available(ledger: StockLedger) -> None:
+def test_safety_stock_above_on_hand_shows_the_shortfall_as_negative_availability(
+    ledger: StockLedger,
+) -> None:
     ledger.set_safety_stock("WH-MUC", "TEE-RED-M", d(6))
-    assert ledger.available("WH-MUC", "TEE-RED-M") == 0
+    assert ledger.available("WH-MUC", "TEE-RED-M") == -2
     assert ledger.snapshot(["TEE-RED-M"])["TEE-RED-M"].available[1] == -2
+    assert not ledger.reserve("1001", "1", [("WH-MUC", "TEE-RED-M", d(1))]).ok
+
+
+def test_a_count_below_the_reservations_shows_the_oversold_units_in_both_figures(
+    ledger: StockLedger,
+) -> None:
+    ledger.reserve("1001", "1", [("WH-MUC", "TEE-RED-M", d(4))])
+    stock(ledger, "WH-MUC", "TEE-RED-M", 2, 9, "muc-recount")
+    assert ledger.available("WH-MUC", "TEE-RED-M") == -2  # two reserved units are not there
+    assert ledger.snapshot(["TEE-RED-M"])["TEE-RED-M"].available[1] == -2
+    check = ledger.reserve("1002", "1", [("WH-MUC", "TEE-RED-M", d(1))]).checks[0]
+    assert check.available == -2 and not check.sufficient
+
+
+def test_an_out_of_stock_cell_has_the_same_availability_in_the_snapshot(
+    ledger: StockLedger,
+) -> None:
+    ledger.reserve("1001", "1", [("WH-BER", "TEE-RED-M", d(3))])
+    stock(ledger, "WH-BER", "TEE-RED-M", 10, 9, "ber-oos", in_stock=False)
+    tee = ledger.snapshot(["TEE-RED-M"])["TEE-RED-M"]
+    assert ledger.available("WH-BER", "TEE-RED-M") == -3
+    assert tee.available[0] == -3 and not tee.in_stock[0]
+    assert ledger.available("WH-MUC", "TEE-RED-M") == int(tee.available[1]) == 4
 
 
 def test_an_out_of_stock_source_promises_nothing_whatever_its_quantity(
@@ -472,8 +497,174 @@ def test_shipping_a_line_without_a_reservation_is_not_found(ledger: StockLedger)
 def test_shipping_twice_deducts_once(ledger: StockLedger) -> None:
     ledger.reserve("1001", "1", [("WH-BER", "TEE-RED-M", d(3))])
     ledger.ship("1001", "1", at=at(10))
-    assert ledger.ship("1001", "1", at=at(10)).status is ShipStatus.NOT_FOUND
+    again = ledger.ship("1001", "1", at=at(10))
+    assert again.status is ShipStatus.ALREADY_SHIPPED
+    assert again.shipped == (Allocation("WH-BER", "TEE-RED-M", d(3)),)
     assert ledger.on_hand("WH-BER", "TEE-RED-M") == 7
+
+
+# ------------------------------------------------------------------ closed lines and part shipments
+
+
+def lamp_ledger() -> StockLedger:
+    """Five oak lamps in Berlin, two in Munich."""
+    ledger = StockLedger(SOURCES, CATALOG)
+    stock(ledger, "WH-BER", "LAMP-OAK", 5, 8, "ber-lamp")
+    stock(ledger, "WH-MUC", "LAMP-OAK", 2, 8, "muc-lamp")
+    return ledger
+
+
+def test_a_late_retry_of_a_reservation_after_shipping_reserves_and_ships_nothing() -> None:
+    ledger = lamp_ledger()
+    lines = {"1": [("WH-BER", "LAMP-OAK", d(2))]}
+    assert ledger.reserve_order("1001", lines).status is ReserveStatus.RESERVED
+    ledger.ship("1001", "1", at=at(10))
+    retry = ledger.reserve_order("1001", lines)
+    assert retry.status is ReserveStatus.ALREADY_SHIPPED and retry.ok
+    assert retry.lines[0].status is ReserveStatus.ALREADY_SHIPPED
+    assert ledger.reserved("WH-BER", "LAMP-OAK") == 0
+    assert ledger.ship("1001", "1", at=at(11)).status is ShipStatus.ALREADY_SHIPPED
+    assert ledger.on_hand("WH-BER", "LAMP-OAK") == 3  # one line shipped once: 5 -> 3
+
+
+def test_a_late_retry_of_a_reservation_after_its_release_reserves_nothing() -> None:
+    ledger = lamp_ledger()
+    ledger.reserve("1001", "1", [("WH-BER", "LAMP-OAK", d(2))])
+    assert ledger.release("1001", "1").status is ReleaseStatus.RELEASED
+    retry = ledger.reserve("1001", "1", [("WH-BER", "LAMP-OAK", d(2))])
+    assert retry.status is ReserveStatus.ALREADY_RELEASED and retry.checks == ()
+    assert ledger.reserved("WH-BER", "LAMP-OAK") == 0
+    assert ledger.reservation("1001", "1") is None
+    shipped = ledger.ship("1001", "1", at=at(10))
+    assert shipped.status is ShipStatus.ALREADY_RELEASED
+    assert ledger.on_hand("WH-BER", "LAMP-OAK") == 5
+
+
+def test_releasing_a_closed_line_again_changes_nothing() -> None:
+    ledger = lamp_ledger()
+    ledger.reserve("1001", "1", [("WH-BER", "LAMP-OAK", d(2))])
+    ledger.reserve("1001", "2", [("WH-BER", "LAMP-OAK", d(1))])
+    ledger.ship("1001", "1", at=at(10))
+    ledger.release("1001", "2")
+    assert ledger.release("1001", "1").status is ReleaseStatus.ALREADY_SHIPPED
+    again = ledger.release("1001", "2")
+    assert again.status is ReleaseStatus.ALREADY_RELEASED and again.released == ()
+    assert (ledger.on_hand("WH-BER", "LAMP-OAK"), ledger.reserved("WH-BER", "LAMP-OAK")) == (3, 0)
+
+
+def test_a_closed_line_is_not_reserved_again_with_other_allocations() -> None:
+    ledger = lamp_ledger()
+    ledger.reserve("1001", "1", [("WH-BER", "LAMP-OAK", d(2))])
+    ledger.release("1001", "1")
+    with pytest.raises(ReservationConflictError, match=r"has been released.*new line id"):
+        ledger.reserve("1001", "1", [("WH-MUC", "LAMP-OAK", d(2))])
+    assert ledger.reserved("WH-MUC", "LAMP-OAK") == 0
+    assert ledger.reserve("1001", "1-resourced", [("WH-MUC", "LAMP-OAK", d(2))]).ok
+
+
+def test_an_order_retried_after_some_lines_closed_reserves_only_its_new_lines() -> None:
+    ledger = lamp_ledger()
+    ledger.reserve_order("1001", {"1": [("WH-BER", "LAMP-OAK", d(1))],
+                                  "2": [("WH-BER", "LAMP-OAK", d(1))]})
+    ledger.ship("1001", "1", at=at(10))
+    ledger.release("1001", "2")
+    retry = ledger.reserve_order("1001", {"1": [("WH-BER", "LAMP-OAK", d(1))],
+                                          "2": [("WH-BER", "LAMP-OAK", d(1))],
+                                          "3": [("WH-MUC", "LAMP-OAK", d(1))]})
+    assert retry.status is ReserveStatus.RESERVED
+    assert [line.status for line in retry.lines] == [
+        ReserveStatus.ALREADY_SHIPPED, ReserveStatus.ALREADY_RELEASED, ReserveStatus.RESERVED
+    ]
+    assert ledger.reserved("WH-BER", "LAMP-OAK") == 0 and ledger.reserved("WH-MUC", "LAMP-OAK") == 1
+    mixed = ledger.reserve_order("1001", {"1": [("WH-BER", "LAMP-OAK", d(1))],
+                                          "2": [("WH-BER", "LAMP-OAK", d(1))]})
+    assert mixed.status is ReserveStatus.ALREADY_RESERVED
+
+
+def test_a_part_shipment_ships_part_and_leaves_the_rest_reserved() -> None:
+    ledger = lamp_ledger()
+    ledger.reserve("1001", "1", [("WH-BER", "LAMP-OAK", d(4))])
+    part = ledger.ship("1001", "1", at=at(10), qty=d(1), shipment_id="parcel-1")
+    assert part.status is ShipStatus.SHIPPED
+    assert part.shipped == (Allocation("WH-BER", "LAMP-OAK", d(1)),)
+    assert part.remaining == (Allocation("WH-BER", "LAMP-OAK", d(3)),)
+    assert (ledger.on_hand("WH-BER", "LAMP-OAK"), ledger.reserved("WH-BER", "LAMP-OAK")) == (4, 3)
+    assert ledger.reservation("1001", "1") == Reservation(
+        "1001", "1", (Allocation("WH-BER", "LAMP-OAK", d(3)),),
+        (Allocation("WH-BER", "LAMP-OAK", d(1)),),
+    )
+    assert ledger.reserve("1001", "1", [("WH-BER", "LAMP-OAK", d(4))]).status is (
+        ReserveStatus.ALREADY_RESERVED
+    )
+    rest = ledger.ship("1001", "1", at=at(11))
+    assert rest.shipped == (Allocation("WH-BER", "LAMP-OAK", d(3)),) and rest.remaining == ()
+    assert (ledger.on_hand("WH-BER", "LAMP-OAK"), ledger.reserved("WH-BER", "LAMP-OAK")) == (1, 0)
+    assert ledger.reservation("1001", "1") is None
+
+
+def test_a_retried_part_shipment_ships_nothing_twice() -> None:
+    ledger = lamp_ledger()
+    ledger.reserve("1001", "1", [("WH-BER", "LAMP-OAK", d(4))])
+    ledger.ship("1001", "1", at=at(10), qty=d(1), shipment_id="parcel-1")
+    retry = ledger.ship("1001", "1", at=at(12), qty=d("1.0"), shipment_id="parcel-1")
+    assert retry.status is ShipStatus.ALREADY_SHIPPED
+    assert retry.shipped == (Allocation("WH-BER", "LAMP-OAK", d(1)),)
+    assert (ledger.on_hand("WH-BER", "LAMP-OAK"), ledger.reserved("WH-BER", "LAMP-OAK")) == (4, 3)
+    ledger.ship("1001", "1", at=at(13), qty=d(3), shipment_id="parcel-2")
+    late = ledger.ship("1001", "1", at=at(14), qty=d(1), shipment_id="parcel-1")
+    assert late.status is ShipStatus.ALREADY_SHIPPED  # after the line closed, too
+    assert ledger.on_hand("WH-BER", "LAMP-OAK") == 1
+
+
+def test_a_part_shipment_needs_a_shipment_id() -> None:
+    ledger = lamp_ledger()
+    ledger.reserve("1001", "1", [("WH-BER", "LAMP-OAK", d(4))])
+    with pytest.raises(InputError, match="needs a shipment_id"):
+        ledger.ship("1001", "1", at=at(10), qty=d(1))
+    assert ledger.reserved("WH-BER", "LAMP-OAK") == 4
+
+
+def test_a_shipment_id_used_again_for_another_quantity_is_a_conflict() -> None:
+    ledger = lamp_ledger()
+    ledger.reserve("1001", "1", [("WH-BER", "LAMP-OAK", d(4))])
+    ledger.ship("1001", "1", at=at(10), qty=d(1), shipment_id="parcel-1")
+    with pytest.raises(ReservationConflictError, match="shipment 'parcel-1' shipped 1 x LAMP"):
+        ledger.ship("1001", "1", at=at(10), qty=d(2), shipment_id="parcel-1")
+    assert ledger.reserved("WH-BER", "LAMP-OAK") == 3
+
+
+def test_a_part_shipment_cannot_ship_more_than_is_reserved() -> None:
+    ledger = lamp_ledger()
+    ledger.reserve("1001", "1", [("WH-BER", "LAMP-OAK", d(2))])
+    with pytest.raises(QuantityError, match="only 2 is still reserved there"):
+        ledger.ship("1001", "1", at=at(10), qty=d(3), shipment_id="parcel-1")
+    assert (ledger.on_hand("WH-BER", "LAMP-OAK"), ledger.reserved("WH-BER", "LAMP-OAK")) == (5, 2)
+
+
+def test_a_part_shipment_of_a_line_split_over_sources_names_its_source() -> None:
+    ledger = lamp_ledger()
+    ledger.reserve("1001", "1", [("WH-BER", "LAMP-OAK", d(3)), ("WH-MUC", "LAMP-OAK", d(2))])
+    with pytest.raises(InputError, match="name its source"):
+        ledger.ship("1001", "1", at=at(10), qty=d(1), shipment_id="p-1")
+    with pytest.raises(InputError, match="holds nothing reserved at ST-HAM"):
+        ledger.ship("1001", "1", at=at(10), source="ST-HAM")
+    munich = ledger.ship("1001", "1", at=at(10), source="WH-MUC")
+    assert munich.shipped == (Allocation("WH-MUC", "LAMP-OAK", d(2)),)
+    part = ledger.ship("1001", "1", at=at(11), qty=d(1), shipment_id="p-2")
+    assert part.shipped == (Allocation("WH-BER", "LAMP-OAK", d(1)),)
+    assert ledger.reserved("WH-BER", "LAMP-OAK") == 2 and ledger.on_hand("WH-MUC", "LAMP-OAK") == 0
+
+
+def test_releasing_after_a_part_shipment_gives_back_only_the_rest() -> None:
+    ledger = lamp_ledger()
+    ledger.reserve("1001", "1", [("WH-BER", "LAMP-OAK", d(4))])
+    ledger.ship("1001", "1", at=at(10), qty=d(1), shipment_id="parcel-1")
+    released = ledger.release("1001", "1")
+    assert released.released == (Allocation("WH-BER", "LAMP-OAK", d(3)),)
+    assert (ledger.on_hand("WH-BER", "LAMP-OAK"), ledger.reserved("WH-BER", "LAMP-OAK")) == (4, 0)
+    assert ledger.reserve("1001", "1", [("WH-BER", "LAMP-OAK", d(4))]).status is (
+        ReserveStatus.ALREADY_RELEASED
+    )
 
 
 def test_shipping_needs_a_time_zone(ledger: StockLedger) -> None:
