@@ -58,6 +58,7 @@ from oms_sourcing.domain import (
 )
 from oms_sourcing.errors import InputError
 from oms_sourcing.inventory.network import SourceNetwork
+from oms_sourcing.inventory.salable import snapshot_salable_units
 from oms_sourcing.inventory.stock import StockSnapshot
 from oms_sourcing.rules.model import (
     BackorderPolicy,
@@ -268,6 +269,35 @@ def _short_action(line: OrderLine, policy: Policy, catalog: Catalog | None) -> S
     return ShortAction.BACKORDER
 
 
+def _limit_backorders(
+    order: Order,
+    short_action: dict[str, ShortAction],
+    catalog: Catalog | None,
+    network: SourceNetwork,
+    snapshot: StockSnapshot,
+) -> None:
+    """Hold, rather than backorder, lines of SKUs with limited backorders (``allow_until: N``)
+    whose order quantity exceeds the salable quantity of the order's stock: the SKU's
+    out-of-stock threshold (``-N``) bounds what sourcing backorders as it bounds the salable
+    quantity (see :func:`~oms_sourcing.inventory.salable.snapshot_salable_units`)."""
+    if catalog is None:
+        return
+    limited: dict[str, Decimal] = {}
+    for line in order.lines:
+        if short_action.get(line.id) is ShortAction.BACKORDER:
+            info = catalog.info(line.sku)
+            if info.backorders.allowed and not info.backorders.unlimited and info.stock_managed:
+                limited[line.sku] = limited.get(line.sku, Decimal(0)) + line.qty
+    for sku, wanted in limited.items():
+        info = catalog.info(sku)
+        if to_units(wanted, info.decimals) > snapshot_salable_units(
+            network, snapshot, order.channel, info
+        ):
+            for line in order.lines:
+                if line.sku == sku and short_action.get(line.id) is ShortAction.BACKORDER:
+                    short_action[line.id] = ShortAction.HOLD
+
+
 def build_problem(
     order: Order,
     policy: Policy,
@@ -359,6 +389,7 @@ def build_problem(
         else:
             physical_lines.append(line)
 
+    _limit_backorders(order, short_action, catalog, network, snapshot)
     pickup = order.pickup_source if order.delivery is Delivery.PICKUP else None
     builder = _Builder(order, policy, network, snapshot, catalog_, declined, capacity_left,
                        pickup, decimals, bid_prices)

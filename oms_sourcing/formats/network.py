@@ -18,7 +18,7 @@ Example::
         cost: {per_shipment: "4.90", per_unit: "0.25"}
         days: 1
     stocks:
-      - {name: eu, channels: [web_eu], sources: {groups: [eu]}}
+      - {name: eu, channels: [web_eu], sources: {groups: [eu]}, priorities: {WH-BER: 1}}
 
 Loading checks the shape with pydantic, then every cross-reference (source codes, groups, tags,
 zones named by lanes and stocks; duplicate codes and names; transfer lanes whose ends cannot take

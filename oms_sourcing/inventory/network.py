@@ -290,6 +290,7 @@ class SourceNetwork:
         "_per_km_array",
         "_per_km_micro",
         "_priority",
+        "_salable_sources",
         "_sig_uses_postcode",
         "_sig_uses_region",
         "_sources",
@@ -373,11 +374,19 @@ class SourceNetwork:
         )
         self._stocks, self._stock_sources, self._by_channel = self._check_stocks(stocks)
         # Per stock, built once: the rank of every source in the stock (its link priority, else
-        # its own).
+        # its own), and the linked sources that can fulfil (count towards salable quantity).
         self._stock_priority: Mapping[str, IntArray] = MappingProxyType({
             name: self._priority if not stock.priorities else _frozen_array(np.array(
                 [stock.priority_of(s) for s in self._sources], dtype=np.int64))
             for name, stock in self._stocks.items()
+        })
+        self._salable_sources: Mapping[str, tuple[SourceCode, ...]] = MappingProxyType({
+            name: tuple(
+                code for code in members
+                if (src := self._sources[self._index[code]]).enabled
+                and (src.capabilities.ships or src.capabilities.pickup)
+            )
+            for name, members in self._stock_sources.items()
         })
 
         # A source with only one coordinate has none: both NaN.
@@ -845,6 +854,20 @@ class SourceNetwork:
         ranks = self.stock_priorities(name)
         return tuple(sorted(self.stock_sources(name),
                             key=lambda code: (int(ranks[self._index[code]]), self._index[code])))
+
+    def salable_sources(self, name: str) -> tuple[SourceCode, ...]:
+        """The sources of stock ``name`` whose stock is salable: linked, enabled, and able to
+        ship or to hand over (pickup), in index order. Magento MSI counts only enabled linked
+        sources in the salable quantity; a disabled source (or one that can neither ship nor
+        hand over) would promise stock that sourcing never uses.
+
+        Raises:
+            UnknownReferenceError: no stock has that name.
+        """
+        found = self._salable_sources.get(name)
+        if found is None:
+            raise _unknown("stock", name, self._stocks, field="stock", where="network")
+        return found
 
     # -- shipping -----------------------------------------------------------------------------
 
