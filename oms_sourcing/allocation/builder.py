@@ -34,7 +34,9 @@ from oms_sourcing.allocation._arrays import (
     COST_SCALE,
     BoolArray,
     FloatArray,
+    IdentityCache,
     IntArray,
+    PolicyArrays,
     Rate,
     TransferArrays,
     capacity_limits,
@@ -56,6 +58,7 @@ from oms_sourcing.domain import (
 )
 from oms_sourcing.errors import InputError
 from oms_sourcing.inventory.network import SourceNetwork
+from oms_sourcing.inventory.salable import snapshot_salable_units
 from oms_sourcing.inventory.stock import StockSnapshot
 from oms_sourcing.rules.model import (
     BackorderPolicy,
@@ -266,6 +269,35 @@ def _short_action(line: OrderLine, policy: Policy, catalog: Catalog | None) -> S
     return ShortAction.BACKORDER
 
 
+def _limit_backorders(
+    order: Order,
+    short_action: dict[str, ShortAction],
+    catalog: Catalog | None,
+    network: SourceNetwork,
+    snapshot: StockSnapshot,
+) -> None:
+    """Hold, rather than backorder, lines of SKUs with limited backorders (``allow_until: N``)
+    whose order quantity exceeds the salable quantity of the order's stock: the SKU's
+    out-of-stock threshold (``-N``) bounds what sourcing backorders as it bounds the salable
+    quantity (see :func:`~oms_sourcing.inventory.salable.snapshot_salable_units`)."""
+    if catalog is None:
+        return
+    limited: dict[str, Decimal] = {}
+    for line in order.lines:
+        if short_action.get(line.id) is ShortAction.BACKORDER:
+            info = catalog.info(line.sku)
+            if info.backorders.allowed and not info.backorders.unlimited and info.stock_managed:
+                limited[line.sku] = limited.get(line.sku, Decimal(0)) + line.qty
+    for sku, wanted in limited.items():
+        info = catalog.info(sku)
+        if to_units(wanted, info.decimals) > snapshot_salable_units(
+            network, snapshot, order.channel, info
+        ):
+            for line in order.lines:
+                if line.sku == sku and short_action.get(line.id) is ShortAction.BACKORDER:
+                    short_action[line.id] = ShortAction.HOLD
+
+
 def build_problem(
     order: Order,
     policy: Policy,
@@ -357,6 +389,7 @@ def build_problem(
         else:
             physical_lines.append(line)
 
+    _limit_backorders(order, short_action, catalog, network, snapshot)
     pickup = order.pickup_source if order.delivery is Delivery.PICKUP else None
     builder = _Builder(order, policy, network, snapshot, catalog_, declined, capacity_left,
                        pickup, decimals, bid_prices)
@@ -488,6 +521,12 @@ class _Builder:
                 k = network.index(code)
                 self.cap_orders[k], self.cap_lines[k], self.cap_units[k] = capacity_limits(cap)
 
+        # Source priority is the link's, per stock (MSI): the order's channel picks the array,
+        # built once with the network; a channel without a stock keeps each source's own.
+        stock = network.stock_for_channel(order.channel)
+        self.stock_name = stock.name if stock is not None else None
+        self.priority: IntArray = (network.stock_priorities(stock.name) if stock is not None
+                                   else net.priority)
         channel = net.channel_mask(order.channel)
         self.order_checks: dict[Exclusion, BoolArray] = {
             Exclusion.DISABLED: net.enabled,
@@ -716,7 +755,7 @@ class _Builder:
             if w.shipments:
                 fixed["shipments"] = np.where(parcel, pol.shipment_term, 0).astype(np.int64)
             if w.source_priority:
-                fixed["source_priority"] = pol.priority_term[keep]
+                fixed["source_priority"] = self._priority_term()[keep]
         if w.capacity_use:
             caps = self.cap_units[keep]
             rows = np.zeros((n_l, n_k), dtype=np.int64)
@@ -738,6 +777,17 @@ class _Builder:
         unit = {k: v for k, v in unit.items() if v.any()}
         return fixed, unit
 
+    def _priority_term(self) -> IntArray:
+        """The weighted source-priority term per source, for the order's stock."""
+        if self.stock_name is None or self.priority is self.network.priorities:
+            return self.pol.priority_term
+        terms = _STOCK_PRIORITY_TERMS.get(self.pol, _new_terms)
+        found = terms.get(self.stock_name)
+        if found is None:
+            found = terms[self.stock_name] = Rate.of(
+                [self.pol.objective.source_priority * COST_SCALE]).times(self.priority)
+        return found
+
     def rank(self, problem: AllocationProblem) -> tuple[int, ...]:
         """Source order for the greedy fill: the policy's rank keys, then priority, then code."""
         keep = self.subs["physical"].keep
@@ -745,9 +795,10 @@ class _Builder:
         if self.pickup is not None:
             # The pickup store's own stock first, whatever the keys say.
             keys.append((~self.is_store[keep]).astype(np.int64))
+        priority = self.priority[keep]
         for rk in self.policy.rank:
             if rk is RankKey.PRIORITY:
-                keys.append(self.net.priority[keep])
+                keys.append(priority)
             elif rk is RankKey.DISTANCE:
                 km = self.km[keep]
                 keys.append(np.isnan(km).astype(np.int64))
@@ -757,11 +808,20 @@ class _Builder:
                 keys.append(-(have * problem.allowed).sum(axis=0))
             elif rk is RankKey.COST:
                 keys.append(problem.fixed_cost + problem.demand @ problem.unit_cost)
-        # the network's order is (priority, code): the column index breaks every tie
-        keys.append(self.net.priority[keep])
+        # then the stock's priority; the network's order is (own priority, code): the column
+        # index breaks every tie
+        keys.append(priority)
         keys.append(np.arange(len(keep)))
         order = np.lexsort(tuple(reversed(keys)))
         return tuple(int(j) for j in order)
+
+
+def _new_terms(_: PolicyArrays) -> dict[str, IntArray]:
+    return {}
+
+
+# Per policy's arrays, the weighted source-priority term of each stock with link priorities.
+_STOCK_PRIORITY_TERMS: IdentityCache[PolicyArrays, dict[str, IntArray]] = IdentityCache(64)
 
 
 class _Explainer:

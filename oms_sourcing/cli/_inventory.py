@@ -160,12 +160,23 @@ def stock(
     sku: Annotated[list[str] | None, typer.Option(help="Only these SKUs.")] = None,
     partial: Annotated[bool, typer.Option(help="Apply good rows of a feed with bad rows.")]
     = False,
+    stock_names: Annotated[list[str] | None, typer.Option(
+        "--stock", help="Only these stocks.")] = None,
+    qty: Annotated[str | None, typer.Option(
+        "--qty", help="Also say whether this quantity is salable (Magento MSI's is-salable "
+        "for a quantity), and why not.")] = None,
 ) -> None:
-    """Apply stock feeds and print salable quantity per stock and SKU as TSV."""
-    from oms_sourcing.domain import Catalog
+    """Apply stock feeds and print salable quantity per stock and SKU as TSV.
+
+    Salable quantity counts the stock's enabled sources that ship or hand over, less
+    reservations and the SKU's out-of-stock threshold (the catalog's backorder limit, else the
+    stock's). With --qty, two more columns: whether that quantity is salable, and why.
+    """
+    from oms_sourcing.domain import MAX_DECIMALS, Catalog, parse_quantity
     from oms_sourcing.formats.catalog import load_catalog
     from oms_sourcing.formats.network import load_network
     from oms_sourcing.inventory.feeds import apply_feed, read_feed
+    from oms_sourcing.inventory.salable import is_salable_for_qty, salable_qty
     from oms_sourcing.inventory.stock import StockLedger
 
     err_console = Console(stderr=True, highlight=False)
@@ -179,14 +190,22 @@ def stock(
             for problem in report.bad_rows:
                 err_console.print(f"skipped {problem}", markup=False)
     wanted = sorted(set(sku)) if sku else sorted(ledger.skus())
+    with reported_errors(err_console):
+        names = sorted(set(stock_names)) if stock_names else sorted(network.stocks)
+        for name in names:
+            network.stock_sources(name)  # an unknown stock: an error with a suggestion
+        requested = parse_quantity(qty, decimals=MAX_DECIMALS, field="--qty") \
+            if qty is not None else None
     out = sys.stdout
-    out.write("stock\tsku\tsalable\n")
-    for name in sorted(network.stocks):
-        definition = network.stocks[name]
-        sources = network.stock_sources(name)
+    out.write("stock\tsku\tsalable" + ("\tqty\tis_salable\treason\n" if requested else "\n"))
+    for name in names:
         for item in wanted:
-            salable = ledger.salable(item, sources, definition.out_of_stock_threshold)
-            out.write(f"{name}\t{item}\t{salable}\n")
+            if requested is None:
+                out.write(f"{name}\t{item}\t{salable_qty(ledger, network, name, item)}\n")
+                continue
+            check = is_salable_for_qty(ledger, network, name, item, requested)
+            out.write(f"{name}\t{item}\t{check.salable_qty}\t{check.requested}\t"
+                      f"{'yes' if check.is_salable else 'no'}\t{check.reason}\n")
 
 
 def register(app: typer.Typer) -> None:

@@ -40,7 +40,8 @@ class BackorderMode(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Backorders:
     """Backorder setting of a SKU. ``limit`` (only with ``allow_until``) is how far below zero the
-    salable quantity may go; it becomes the negative out-of-stock threshold of Magento MSI."""
+    salable quantity may go; it becomes the SKU's negative out-of-stock threshold, as Magento
+    MSI's per-product threshold does (see :meth:`threshold`)."""
 
     mode: BackorderMode = BackorderMode.NONE
     limit: Decimal | None = None
@@ -48,6 +49,25 @@ class Backorders:
     @property
     def allowed(self) -> bool:
         return self.mode is not BackorderMode.NONE
+
+    @property
+    def unlimited(self) -> bool:
+        """Backorders without a limit (``allow``): the SKU is salable for any quantity."""
+        return self.mode is BackorderMode.ALLOW
+
+    def threshold(self, default: Decimal = Decimal(0)) -> Decimal:
+        """The SKU's out-of-stock threshold in a stock whose own threshold is ``default``.
+
+        ``allow_until: N`` gives ``-N`` (limited backorders: N may be sold beyond stock),
+        whatever the stock says; ``allow`` gives 0 (MSI ignores a positive threshold when
+        backorders are on, and 0 then means backorders without limit); without backorders
+        the stock's figure applies. Salable quantity is stock minus reservations minus this.
+        """
+        if self.mode is BackorderMode.ALLOW_UNTIL:
+            return -(self.limit or Decimal(0))
+        if self.mode is BackorderMode.ALLOW:
+            return Decimal(0)
+        return default
 
     @property
     def floor(self) -> Decimal | None:

@@ -169,11 +169,27 @@ class Zone:
 class StockDefinition:
     """A named stock (Magento MSI's term): the sources serving one or more sales channels.
 
-    ``out_of_stock_threshold`` is subtracted from the salable quantity; a negative threshold lets
-    the channel sell a limited quantity beyond stock (limited backorders).
+    ``out_of_stock_threshold`` is the default out-of-stock threshold of the stock's SKUs,
+    subtracted from the salable quantity; a negative threshold lets the channel sell a limited
+    quantity beyond stock (limited backorders). A SKU's own catalog setting
+    (``backorders: {allow_until: N}`` or ``allow``) overrides it, as a product's setting does in
+    MSI.
+
+    ``priorities``: ``(source code, priority)`` pairs, the priority of the link between this
+    stock and a linked source (MSI's ``StockSourceLink``; lower first). Linked sources not
+    listed keep their own ``Source.priority``. Two stocks may rank the same sources in
+    opposite orders.
     """
 
     name: str
     sources: SourceSelector
     channels: frozenset[str] = frozenset()
     out_of_stock_threshold: Decimal = Decimal(0)
+    priorities: tuple[tuple[str, int], ...] = ()
+
+    def priority_of(self, source: Source) -> int:
+        """The priority of ``source`` in this stock: its link priority, else its own."""
+        for code, priority in self.priorities:
+            if code == source.code:
+                return priority
+        return source.priority

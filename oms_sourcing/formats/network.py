@@ -18,7 +18,7 @@ Example::
         cost: {per_shipment: "4.90", per_unit: "0.25"}
         days: 1
     stocks:
-      - {name: eu, channels: [web_eu], sources: {groups: [eu]}}
+      - {name: eu, channels: [web_eu], sources: {groups: [eu]}, priorities: {WH-BER: 1}}
 
 Loading checks the shape with pydantic, then every cross-reference (source codes, groups, tags,
 zones named by lanes and stocks; duplicate codes and names; transfer lanes whose ends cannot take
@@ -301,7 +301,14 @@ class StockModel(BaseModel):
     channels: tuple[Name, ...] = Field(default=(), description="Sales channels this stock serves.")
     sources: SelectorModel = Field(description="The sources linked to this stock.")
     out_of_stock_threshold: Decimal = Field(
-        default=Decimal(0), description="Subtracted from salable qty; < 0: limited backorders."
+        default=Decimal(0),
+        description="Subtracted from salable qty; < 0: limited backorders. The default of the "
+                    "stock's SKUs: a SKU's catalog backorders setting overrides it.",
+    )
+    priorities: dict[Name, StrictInt] = Field(
+        default_factory=dict,
+        description="Priority of linked sources in this stock (source code: priority, lower "
+                    "first), as MSI's stock-source links; unlisted sources keep their own.",
     )
 
     @field_validator("out_of_stock_threshold", mode="before")
@@ -422,6 +429,7 @@ def _compile(model: NetworkFile) -> SourceNetwork:
         StockDefinition(
             name=s.name, sources=_picks(s.sources),
             channels=frozenset(s.channels), out_of_stock_threshold=s.out_of_stock_threshold,
+            priorities=tuple(s.priorities.items()),
         )
         for s in model.stocks
     ]
@@ -569,6 +577,22 @@ class _Checker:
                           "another source that receives transfers matching `to`; this lane "
                           "would never be used")
 
+    def stock_priorities(self, stock: StockModel, sel: SourceSelector,
+                         loc: tuple[str | int, ...]) -> None:
+        linked = [code for code, src in self.by_code.items() if sel.matches(src)]
+        for code in stock.priorities:
+            where = (*loc, "priorities", code)
+            if code not in self.by_code:
+                self.add(where, f"{dotted(loc)}.priorities: unknown source {code!r}"
+                         + (f"; did you mean {hint!r}?" if (hint := suggest(code, linked))
+                            else "")
+                         + f" ({_known('sources of this stock', linked)})", key=True)
+            elif code not in linked:
+                self.add(where, f"{dotted(loc)}.priorities: source {code!r} is not linked to "
+                         f"stock {stock.name!r} (its sources selector does not pick it; "
+                         f"{_known('sources of this stock', linked)}); add it to the stock's "
+                         "sources or drop its priority", key=True)
+
     def check_stocks(self) -> None:
         names: dict[str, int] = {}
         channels: dict[str, str] = {}
@@ -586,6 +610,8 @@ class _Checker:
                 if not any(sel.matches(s) for s in self.by_code.values()):
                     self.add((*loc, "sources"),
                              f"stocks[{i}].sources: matches no source", key=True)
+                else:
+                    self.stock_priorities(stock, sel, loc)
             for j, channel in enumerate(stock.channels):
                 other = channels.get(channel)
                 if other is not None and other != stock.name:

@@ -289,9 +289,12 @@ class SourceNetwork:
         "_open_lane_indexes",
         "_per_km_array",
         "_per_km_micro",
+        "_priority",
+        "_salable_sources",
         "_sig_uses_postcode",
         "_sig_uses_region",
         "_sources",
+        "_stock_priority",
         "_stock_sources",
         "_stocks",
         "_tags",
@@ -366,7 +369,25 @@ class SourceNetwork:
         # Per-quantity cache: orders ask for the same few quantities over and over.
         self._cost_tables = lru_cache(maxsize=256)(self._cost_table_uncached)
 
+        self._priority: IntArray = _frozen_array(
+            np.array([s.priority for s in self._sources], dtype=np.int64)
+        )
         self._stocks, self._stock_sources, self._by_channel = self._check_stocks(stocks)
+        # Per stock, built once: the rank of every source in the stock (its link priority, else
+        # its own), and the linked sources that can fulfil (count towards salable quantity).
+        self._stock_priority: Mapping[str, IntArray] = MappingProxyType({
+            name: self._priority if not stock.priorities else _frozen_array(np.array(
+                [stock.priority_of(s) for s in self._sources], dtype=np.int64))
+            for name, stock in self._stocks.items()
+        })
+        self._salable_sources: Mapping[str, tuple[SourceCode, ...]] = MappingProxyType({
+            name: tuple(
+                code for code in members
+                if (src := self._sources[self._index[code]]).enabled
+                and (src.capabilities.ships or src.capabilities.pickup)
+            )
+            for name, members in self._stock_sources.items()
+        })
 
         # A source with only one coordinate has none: both NaN.
         self._lat: FloatArray = _frozen_array(np.radians(np.array(
@@ -535,6 +556,7 @@ class SourceNetwork:
                         field="channels", value=channel, where=where,
                     )
                 by_channel[channel] = stock
+            self._check_stock_priorities(stock, picked, where)
             by_name[stock.name] = stock
             members[stock.name] = picked
         return (
@@ -542,6 +564,34 @@ class SourceNetwork:
             MappingProxyType(members),
             MappingProxyType(by_channel),
         )
+
+    def _check_stock_priorities(
+        self, stock: StockDefinition, linked: tuple[SourceCode, ...], where: str
+    ) -> None:
+        seen: set[str] = set()
+        for code, priority in stock.priorities:
+            if code not in self._index:
+                raise _unknown("source", code, self._index, field="priorities",
+                               where=f"{where}.priorities")
+            if code not in linked:
+                raise InputError(
+                    f"{where}.priorities: source {code!r} is not linked to this stock (its "
+                    f"sources selector does not pick it; linked: {', '.join(linked)}); add it "
+                    "to the stock's sources or drop its priority",
+                    field="priorities", value=code, where=where,
+                )
+            if code in seen:
+                raise InputError(
+                    f"{where}.priorities: source {code!r} is given two priorities",
+                    field="priorities", value=code, where=where,
+                )
+            seen.add(code)
+            if isinstance(priority, bool) or not isinstance(priority, int):
+                raise InputError(
+                    f"{where}.priorities: the priority of {code!r} must be a whole number, "
+                    f"got {priority!r}",
+                    field="priorities", value=priority, expected="an int", where=where,
+                )
 
     def _transfer_specs(
         self, lanes: Iterable[TransferLane | TransferLaneSpec]
@@ -775,6 +825,49 @@ class SourceNetwork:
     def stock_for_channel(self, channel: str) -> StockDefinition | None:
         """The stock serving sales channel ``channel``, or ``None``."""
         return self._by_channel.get(channel)
+
+    @property
+    def priorities(self) -> IntArray:
+        """Every source's own ``priority``, in index order (read-only)."""
+        return self._priority
+
+    def stock_priorities(self, name: str) -> IntArray:
+        """Per source (index order), its priority in stock ``name``: the stock's link priority
+        where the stock gives one, else the source's own. Built with the network; read-only.
+        A stock without link priorities returns :attr:`priorities` itself.
+
+        Raises:
+            UnknownReferenceError: no stock has that name.
+        """
+        found = self._stock_priority.get(name)
+        if found is None:
+            raise _unknown("stock", name, self._stocks, field="stock", where="network")
+        return found
+
+    def stock_sources_by_priority(self, name: str) -> tuple[SourceCode, ...]:
+        """The sources linked to stock ``name`` in the stock's priority order (ties: the
+        network's order), as Magento MSI's ``GetSourcesAssignedToStockOrderedByPriority``.
+
+        Raises:
+            UnknownReferenceError: no stock has that name.
+        """
+        ranks = self.stock_priorities(name)
+        return tuple(sorted(self.stock_sources(name),
+                            key=lambda code: (int(ranks[self._index[code]]), self._index[code])))
+
+    def salable_sources(self, name: str) -> tuple[SourceCode, ...]:
+        """The sources of stock ``name`` whose stock is salable: linked, enabled, and able to
+        ship or to hand over (pickup), in index order. Magento MSI counts only enabled linked
+        sources in the salable quantity; a disabled source (or one that can neither ship nor
+        hand over) would promise stock that sourcing never uses.
+
+        Raises:
+            UnknownReferenceError: no stock has that name.
+        """
+        found = self._salable_sources.get(name)
+        if found is None:
+            raise _unknown("stock", name, self._stocks, field="stock", where="network")
+        return found
 
     # -- shipping -----------------------------------------------------------------------------
 

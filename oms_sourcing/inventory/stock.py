@@ -55,6 +55,7 @@ from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -102,6 +103,7 @@ __all__ = [
     "Reservation",
     "ReserveResult",
     "ReserveStatus",
+    "SalableQty",
     "ShipResult",
     "ShipStatus",
     "SkuStock",
@@ -214,6 +216,22 @@ class OrderReserveResult:
     def shortfalls(self) -> tuple[AllocationCheck, ...]:
         """The checks that did not fit, over every line."""
         return tuple(c for line in self.lines for c in line.shortfalls)
+
+
+class SalableQty(NamedTuple):
+    """Magento MSI's salable quantity of one SKU over some sources, and what an is-salable
+    check needs besides (see :meth:`StockLedger.salable_qty`).
+
+    ``qty``: not clamped; ``Decimal('Infinity')`` for a SKU whose stock is not managed.
+    ``threshold``: the out-of-stock threshold subtracted (the SKU's own, else the one given).
+    ``assigned``: some source holds a stock record of the SKU (MSI: a source item exists).
+    ``in_stock``: some source holding a record has the SKU in stock.
+    """
+
+    qty: Decimal
+    threshold: Decimal
+    assigned: bool
+    in_stock: bool
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -472,29 +490,54 @@ class StockLedger(RecordsMixin, ShippingMixin):
         """Magento MSI's salable quantity of ``sku`` over ``sources``.
 
         Sum over the in-stock sources of (on hand − safety stock), minus the reservations held
-        at any of the sources, minus ``threshold`` (the stock's out-of-stock threshold; negative
-        allows limited backorders). Not clamped. ``Decimal('Infinity')`` when the SKU's stock is
-        not managed.
+        at any of the sources, minus the SKU's out-of-stock threshold: the catalog's
+        (``backorders: {allow_until: N}`` is ``-N``, ``allow`` is 0), else ``threshold`` (the
+        stock's figure; negative allows limited backorders). Not clamped.
+        ``Decimal('Infinity')`` when the SKU's stock is not managed.
+
+        The ledger counts exactly the ``sources`` given. For a network's stock, count only the
+        sources that can fulfil (``SourceNetwork.salable_sources``), as
+        :func:`oms_sourcing.inventory.salable.salable_qty` does.
+
+        Raises:
+            UnknownReferenceError: for an unknown source.
+            QuantityError: for a threshold that is not a finite number.
+        """
+        return self.salable_qty(sku, sources, threshold).qty
+
+    def salable_qty(
+        self, sku: str, sources: Iterable[str], threshold: Decimal = Decimal(0)
+    ) -> SalableQty:
+        """:meth:`salable` with the threshold applied and whether any of ``sources`` holds the
+        SKU (in stock), read under one lock.
 
         Raises:
             UnknownReferenceError: for an unknown source.
             QuantityError: for a threshold that is not a finite number.
         """
         idx = sorted({self.index(s) for s in sources})
-        limit = parse_quantity(
+        default = parse_quantity(
             threshold, decimals=MAX_DECIMALS, field="threshold", allow_negative=True
         )
+        limit = self._catalog.info(sku).backorders.threshold(default)
+        # as written: -20, not -20.000000 (parse_quantity pads to six places)
+        limit = limit.quantize(Decimal(1)) if limit == limit.to_integral_value() else (
+            limit.normalize())
         with self._lock:
-            if not self._catalog.stock_managed(sku):
-                return Decimal("Infinity")
             entry = self._entries.get(sku)
+            held = [] if entry is None else [i for i in idx if i in entry.cells]
+            assigned = bool(held)
+            in_stock = entry is not None and any(bool(entry.in_stock[i]) for i in held)
+            if not self._catalog.stock_managed(sku):
+                return SalableQty(Decimal("Infinity"), limit, assigned, in_stock)
             if entry is None or not idx:
-                return -limit
+                return SalableQty(Decimal(0) - limit, limit, assigned, in_stock)
             sel = np.asarray(idx, dtype=np.intp)
             stocked = sel[entry.in_stock[sel]]
             units = int(entry.on_hand[stocked].sum() - entry.safety[stocked].sum())
             units -= int(entry.reserved[sel].sum())
-            return from_units(units, entry.decimals) - limit
+            return SalableQty(from_units(units, entry.decimals) - limit, limit, assigned,
+                              in_stock)
 
     def snapshot(self, skus: Iterable[str]) -> StockSnapshot:
         """An immutable, consistent view of ``skus`` for the allocator (see :class:`SkuStock`)."""
