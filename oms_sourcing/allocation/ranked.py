@@ -99,8 +99,9 @@ def solve_ranked(problem: AllocationProblem, rank: Sequence[int] | None = None) 
                 changed = True
         if p.min_shipment_value > 0:
             for k in range(p.n_sources):
-                value = int((p.unit_value * x[:, k]).sum())
-                if 0 < value < p.min_shipment_value:
+                # a parcel of free items (value 0) is below the minimum too; only a source
+                # that ships nothing is exempt
+                if x[:, k].any() and int((p.unit_value * x[:, k]).sum()) < p.min_shipment_value:
                     x[:, k] = 0  # a bundle shipped whole from k waits whole
                     changed = True
     short = p.demand - x.sum(axis=1)

@@ -19,7 +19,9 @@ from oms_sourcing._suggest import suggest
 from oms_sourcing.errors import Problem
 from oms_sourcing.formats._yaml import YamlDocument
 
-__all__ = ["allowed_keys", "dotted", "suggest", "validate_document", "validation_problems"]
+__all__ = [
+    "allowed_keys", "data_path", "dotted", "suggest", "validate_document", "validation_problems",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -52,6 +54,9 @@ def _data_path(data: Any, loc: Sequence[str | int]) -> tuple[list[str | int], li
         elif isinstance(here, dict) and isinstance(part, str) and i == len(loc) - 1:
             return path, [part]
     return path, []
+
+
+data_path = _data_path
 
 
 def _unwrap(tp: Any) -> list[Any]:

@@ -29,8 +29,22 @@ MAX_BYTES = 8 * 1024 * 1024
 #: Most values one document may expand to (counting alias re-uses), against alias bombs.
 MAX_NODES = 500_000
 
+#: Most nesting levels (mappings and lists inside each other) a document may have.
+MAX_DEPTH = 200
+#: Most digits an integer may have; no field of these files comes near it, and Python refuses
+#: to convert integers of more than 4,300 digits.
+MAX_INT_DIGITS = 100
+
 PathKey = tuple[str | int, ...]
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG = "tag:yaml.org,2002:int"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_MAX_INT_BITS = int(MAX_INT_DIGITS * 3.33) + 1
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """``text`` quoted, cut to ``limit`` characters for a message."""
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 class YamlLoadError(Exception):
@@ -81,17 +95,40 @@ class _Builder:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise _TooLarge(node)
-        if depth > 200:
+        if depth > MAX_DEPTH:
             raise _TooDeep(node)
         self.doc.value_pos.setdefault(where, (node.start_mark.line + 1, node.start_mark.column + 1))
         if isinstance(node, ScalarNode):
-            return self.loader.construct_object(node, deep=True)
+            return self.scalar(node)
         if isinstance(node, SequenceNode):
             return [self.build(item, (*where, i), depth + 1) for i, item in enumerate(node.value)]
         if isinstance(node, MappingNode):
             return self._mapping(node, where, depth)
         self.problem(node, f"unsupported YAML node {type(node).__name__}")
         return None
+
+    def scalar(self, node: ScalarNode) -> Any:
+        """The value of a scalar; one YAML resolves to what Python cannot hold is a problem."""
+        if len(node.value) > MAX_INT_DIGITS and node.tag == _INT_TAG:
+            digits = sum(c.isdigit() for c in node.value)
+            if digits > MAX_INT_DIGITS:
+                self.problem(node, f"a number of {digits:,} digits; no value here has more than "
+                                   f"{MAX_INT_DIGITS} (quote it if it is text)")
+                return None
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as err:
+            # e.g. ``2026-02-30``: YAML reads it as a date and Python refuses the day
+            kind = "date" if node.tag == _TIMESTAMP_TAG else node.tag.rsplit(":", 1)[-1]
+            self.problem(node, f"{_short(node.value)} is not a valid {kind} ({err}); quote it "
+                               "if it is text")
+            return None
+        if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+            # 0x... and 0o... literals are not capped by the digit count above
+            self.problem(node, f"the number {_short(node.value)} is too large; no value here has "
+                               f"more than {MAX_INT_DIGITS} digits")
+            return None
+        return value
 
     def _mapping(self, node: MappingNode, where: PathKey, depth: int) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
@@ -111,7 +148,9 @@ class _Builder:
             if not isinstance(key_node, ScalarNode):
                 self.problem(key_node, "mapping keys must be plain scalars (strings or numbers)")
                 continue
-            key = self.loader.construct_object(key_node, deep=True)
+            key = self.scalar(key_node)
+            if key is None and key_node.tag != "tag:yaml.org,2002:null":
+                continue  # reported by scalar()
             if key in out:
                 self.problem(
                     key_node,
@@ -129,6 +168,41 @@ class _Builder:
         return out
 
 
+def _oversized(root: Node) -> tuple[Node, str] | None:
+    """The first collection that expands past ``MAX_NODES`` values (counting every re-use of an
+    alias), or one that contains itself, with the reason; by arithmetic on the node graph, which
+    shares aliased nodes, so an alias bomb is measured without being expanded."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if isinstance(node, ScalarNode):
+            sizes[key] = 1
+            continue
+        children: list[Node] = (
+            list(node.value) if isinstance(node, SequenceNode)
+            else [part for pair in node.value for part in pair]
+        )
+        if done:
+            open_.discard(key)
+            total = 1 + sum(sizes[id(c)] for c in children)
+            if total > MAX_NODES:
+                return node, (f"document expands to more than {MAX_NODES:,} values (nested "
+                              "aliases?); refusing to load it")
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if key in open_:
+            return node, "an alias refers to a collection it is part of; refusing to load it"
+        open_.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return None
+
+
 class _TooLarge(Exception):
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -139,8 +213,47 @@ class _TooDeep(Exception):
         self.node = node
 
 
+def _reader_problem(err: yaml.reader.ReaderError, text: str, path: str) -> Problem:
+    """A character YAML does not allow (a control character): where it is and what it is."""
+    pos = err.position if 0 <= err.position <= len(text) else 0
+    line = text.count("\n", 0, pos) + 1
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    char = err.character if isinstance(err.character, str) else chr(err.character)
+    code = ord(char)
+    escape = f"\\x{code:02X}" if code <= 0xFF else f"\\u{code:04X}"
+    return Problem(path, line, col, f"YAML does not allow the control character U+{code:04X}; "
+                                    f'remove it, or write it as "{escape}" inside double quotes')
+
+
+def _too_deep(text: str, path: str) -> Problem | None:
+    """A problem if collections nest deeper than ``MAX_DEPTH``, from the event stream alone (the
+    parser is a state machine; composing nodes would recurse once per level)."""
+    events = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    depth = 0
+    try:
+        while events.check_event():
+            event = events.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+                    return Problem(path, line, col,
+                                   f"nesting deeper than {MAX_DEPTH} levels; refusing to load it")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # a syntax error: reported by the caller
+    finally:
+        events.dispose()
+    return None
+
+
 def _syntax_problem(text: str, path: str) -> Problem:
-    pure = yaml.SafeLoader(text)
+    try:
+        pure = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as err:  # the pure reader checks every character at once
+        return _reader_problem(err, text, path)
     try:
         pure.get_single_node()
     except yaml.MarkedYAMLError as err:
@@ -149,8 +262,15 @@ def _syntax_problem(text: str, path: str) -> Problem:
         what = err.problem or "invalid YAML"
         context = f" ({err.context})" if err.context else ""
         return Problem(path, line, col, f"YAML syntax error: {what}{context}")
+    except yaml.reader.ReaderError as err:
+        return _reader_problem(err, text, path)
     except yaml.YAMLError as err:
         return Problem(path, 0, 0, f"YAML error: {err}")
+    except RecursionError:
+        # the pure composer recurses once per level (libyaml stops at 1,000 levels)
+        return _too_deep(text, path) or Problem(
+            path, 0, 0, f"nesting deeper than {MAX_DEPTH} levels; refusing to load it"
+        )
     finally:
         pure.dispose()
     return Problem(path, 0, 0, "YAML error: the document could not be parsed")
@@ -173,12 +293,27 @@ def parse_yaml(text: str, path: str = "<string>") -> YamlDocument:
     try:
         try:
             root = loader.get_single_node()
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError) as err:
             # libyaml and pure-Python PyYAML word syntax errors differently; report the pure
-            # parser's words so messages do not depend on how PyYAML was built.
-            raise YamlLoadError([_syntax_problem(text, path)]) from None
+            # parser's words so messages do not depend on how PyYAML was built. Not for deep
+            # nesting (libyaml stops at 1,000 levels; the pure-Python composer recurses once per
+            # level and its scanner is quadratic in the depth): that is found from the events.
+            if isinstance(err, yaml.MarkedYAMLError) and "depth" in str(err.problem):
+                mark = err.problem_mark
+                line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+                deep: Problem | None = Problem(
+                    path, line, col, f"nesting deeper than {MAX_DEPTH} levels (more than 1,000 "
+                    "here); refusing to load it",
+                )
+            else:
+                deep = _too_deep(text, path) if isinstance(err, RecursionError) else None
+            raise YamlLoadError([deep or _syntax_problem(text, path)]) from None
         if root is None:
             raise YamlLoadError([Problem(path, 0, 0, "file is empty; expected a YAML mapping")])
+        big = _oversized(root) if "*" in text else None  # no alias, nothing re-used
+        if big is not None:
+            mark = big[0].start_mark
+            raise YamlLoadError([Problem(path, mark.line + 1, mark.column + 1, big[1])])
         builder = _Builder(path, loader)
         try:
             data = builder.build(root, ())
@@ -193,7 +328,7 @@ def parse_yaml(text: str, path: str = "<string>") -> YamlDocument:
             mark = err.node.start_mark
             raise YamlLoadError(
                 [Problem(path, mark.line + 1, mark.column + 1,
-                         "nesting deeper than 200 levels; refusing to load it")]
+                         f"nesting deeper than {MAX_DEPTH} levels; refusing to load it")]
             ) from None
         except yaml.constructor.ConstructorError as err:
             mark = err.problem_mark

@@ -7,8 +7,9 @@ its id, the line id, the field and the value, and no order from the file is retu
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Mapping
+import reprlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from oms_sourcing._json import JsonProblem, line_col, loads, locate, raw_decode
 from oms_sourcing.domain import (
     Catalog,
     Delivery,
@@ -32,7 +34,7 @@ from oms_sourcing.domain import (
     validate_order,
 )
 from oms_sourcing.errors import InputError, OrderFileError, Problem
-from oms_sourcing.formats._validate import allowed_keys, dotted, suggest
+from oms_sourcing.formats._validate import allowed_keys, data_path, dotted, suggest
 
 __all__ = [
     "AddressModel",
@@ -85,6 +87,29 @@ class ShippingModel(BaseModel):
     address: AddressModel = AddressModel()
 
 
+def _number(v: object) -> object:
+    # Checked before the union: pydantic would report one error per member (decimal, int, str).
+    if isinstance(v, bool) or not isinstance(v, Decimal | int | float | str):
+        raise ValueError("must be a number or a decimal string like \"2.5\"")
+    if isinstance(v, Decimal | float) and not Decimal(v).is_finite():
+        raise ValueError("must be a finite number")
+    return v
+
+
+def _timestamp(v: object) -> object:
+    # pydantic would read a number (or "0") as seconds since 1970: an ISO-8601 string only.
+    if isinstance(v, datetime):
+        return v
+    if not isinstance(v, str):
+        raise ValueError("must be an ISO-8601 string with a time zone, e.g. "
+                         "\"2026-11-02T06:02:31+00:00\"")
+    try:
+        return datetime.fromisoformat(v.strip())
+    except ValueError:
+        raise ValueError("is not an ISO-8601 timestamp; write e.g. "
+                         "\"2026-11-02T06:02:31+00:00\"") from None
+
+
 class OrderLineModel(BaseModel):
     model_config = _FROZEN
     id: Id
@@ -101,6 +126,11 @@ class OrderLineModel(BaseModel):
     @classmethod
     def _ids(cls, v: object) -> object:
         return _id(v)
+
+    @field_validator("qty", "unit_price", mode="before")
+    @classmethod
+    def _numbers(cls, v: object) -> object:
+        return _number(v)
 
 
 class OrderModel(BaseModel):
@@ -123,6 +153,19 @@ class OrderModel(BaseModel):
     def _ids(cls, v: object) -> object:
         return _id(v)
 
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _created(cls, v: object) -> object:
+        return _timestamp(v)
+
+
+class _FieldError(Exception):
+    """An :class:`InputError` of one field of a line: ``loc`` is the field's path in the order."""
+
+    def __init__(self, loc: tuple[str | int, ...], err: InputError) -> None:
+        self.loc = loc
+        self.err = err
+
 
 def order_from_model(model: OrderModel, catalog: Catalog | None = None) -> Order:
     """Turn a validated ``OrderModel`` into an :class:`Order`, checking quantities per SKU.
@@ -130,18 +173,33 @@ def order_from_model(model: OrderModel, catalog: Catalog | None = None) -> Order
     Raises:
         InputError / QuantityError: naming the order, line, field and value.
     """
+    try:
+        return _order(model, catalog)
+    except _FieldError as err:
+        raise err.err from None
+
+
+def _order(model: OrderModel, catalog: Catalog | None) -> Order:
     where = f"order {model.id}"
     lines = []
-    for ln in model.lines:
+    for i, ln in enumerate(model.lines):
         lwhere = f"{where} line {ln.id}"
         decimals = catalog.decimals(ln.sku) if catalog is not None else 0
+        try:
+            qty = parse_quantity(ln.qty, decimals=decimals, where=lwhere)
+        except InputError as err:
+            raise _FieldError(("lines", i, "qty"), err) from None
+        try:
+            price = parse_quantity(ln.unit_price, decimals=6, field="unit_price", where=lwhere,
+                                   positive=False)
+        except InputError as err:
+            raise _FieldError(("lines", i, "unit_price"), err) from None
         lines.append(OrderLine(
             id=LineId(ln.id),
             sku=Sku(ln.sku),
-            qty=parse_quantity(ln.qty, decimals=decimals, where=lwhere),
+            qty=qty,
             kind=LineKind(ln.kind),
-            unit_price=parse_quantity(ln.unit_price, decimals=6, field="unit_price",
-                                      where=lwhere, positive=False),
+            unit_price=price,
             bundle=ln.bundle,
             bundle_sku=Sku(ln.bundle_sku) if ln.bundle_sku else None,
             preshipped_source=SourceCode(ln.preshipped_source) if ln.preshipped_source else None,
@@ -168,10 +226,33 @@ def order_from_model(model: OrderModel, catalog: Catalog | None = None) -> Order
     return order
 
 
-def _problems_of(err: ValidationError, data: Any, path: str, line: int) -> list[Problem]:
+#: Where a value of a parsed order stands in its file: ``(path, key) -> (line, column)``.
+Locator = Callable[[Sequence[str | int], bool], tuple[int, int]]
+
+_SHOW = reprlib.Repr()
+_SHOW.maxstring = 60
+_SHOW.maxother = 60
+_SHOW.maxlist = _SHOW.maxdict = 4
+_SHOW.maxlevel = 2
+
+
+def _shown(value: object) -> str:
+    """A received value for a message: short, whatever its size or nesting."""
+    if isinstance(value, dict | list | tuple):
+        return _SHOW.repr(value)
+    if isinstance(value, float | Decimal) and not Decimal(value).is_finite():
+        return "NaN" if value != value else ("-Infinity" if value < 0 else "Infinity")
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _problems_of(
+    err: ValidationError, data: Any, path: str, line: int, at: Locator | None = None
+) -> list[Problem]:
     oid = data.get("id") if isinstance(data, Mapping) else None
-    head = f"order {oid}: " if oid is not None else ""
+    head = f"order {_shown(oid) if not isinstance(oid, str) else oid}: " if oid is not None else ""
     out = []
+    seen: set[tuple[str | int, ...]] = set()
     errors = err.errors(include_url=False)
     for e in errors:
         loc = list(e["loc"])
@@ -179,69 +260,118 @@ def _problems_of(err: ValidationError, data: Any, path: str, line: int) -> list[
             o is not e and list(o["loc"])[: len(loc)] == loc for o in errors
         ):
             continue  # "lines is empty" only because a line inside it failed: noise
+        # union members and validators add tags to loc that are not keys of the data; one
+        # message per place in the data (the first member's says enough)
+        found, rest = data_path(data, loc)
+        place = tuple(found + rest)
+        if place in seen:
+            continue
+        seen.add(place)
+        name = dotted(place)
+        kind = e["type"]
         shown = e.get("input")
-        value = "" if isinstance(shown, dict | list) else f" (got {shown!r})"
-        if e["type"] == "missing":
-            msg = f"{head}{dotted(loc)} is required"
-        elif e["type"] == "extra_forbidden":
-            hint = suggest(str(loc[-1]), allowed_keys(OrderModel, loc[:-1]))
-            msg = f"{head}unknown field {dotted(loc)!s}"
+        value = f" (got {_shown(shown)})"
+        if kind == "missing":
+            msg = f"{head}{name} is required"
+        elif kind == "extra_forbidden":
+            hint = suggest(str(place[-1]), allowed_keys(OrderModel, place[:-1]))
+            msg = f"{head}unknown field {name}"
             msg += f"; did you mean {hint!r}?" if hint else ""
+        elif kind == "too_short" and place == ("lines",):
+            msg = f"{head}lines: an order needs at least one line"
+        elif kind == "value_error":
+            # our validators' sentences: "must be ...", "is not ..." follow the field's name
+            text = str(e["msg"]).removeprefix("Value error, ")
+            sep = " " if text.startswith(("must ", "is ")) else ": "
+            msg = f"{head}{name}{sep}{text}" + ("" if "got " in text else value)
         else:
-            msg = f"{head}{dotted(loc)}: {e['msg']}{value}"
-        out.append(Problem(path, line, 1, msg, code=e["type"]))
+            msg = f"{head}{name}: {e['msg']}{value}"
+        ln, col = at(tuple(found), kind == "extra_forbidden") if at else (line, 1)
+        out.append(Problem(path, ln, col, msg, code=kind))
+    out.sort(key=lambda p: (p.line, p.column))
     return out
 
 
 def parse_order(
-    data: Any, catalog: Catalog | None = None, *, path: str = "<order>", line: int = 1
+    data: Any,
+    catalog: Catalog | None = None,
+    *,
+    path: str = "<order>",
+    line: int = 1,
+    at: Locator | None = None,
 ) -> Order:
     """Validate one order given as parsed JSON (a dict).
 
+    Args:
+        at: where each value stands in the file, for ``path:line:col`` of the field itself;
+            without it every problem is reported at ``line``, column 1.
+
     Raises:
-        OrderFileError: with one ``Problem`` per mistake, at ``path:line``.
+        OrderFileError: with one ``Problem`` per mistake, at ``path:line:col``.
     """
     try:
         model = OrderModel.model_validate(data)
     except ValidationError as err:
-        raise OrderFileError(_problems_of(err, data, path, line), path=path) from None
+        raise OrderFileError(_problems_of(err, data, path, line, at), path=path) from None
     try:
-        return order_from_model(model, catalog)
+        return _order(model, catalog)
+    except _FieldError as err:
+        ln, col = at(err.loc, False) if at else (line, 1)
+        raise OrderFileError([Problem(path, ln, col, str(err.err))], path=path) from None
     except InputError as err:
-        raise OrderFileError([Problem(path, line, 1, str(err))], path=path) from None
+        top = err.field if isinstance(data, Mapping) and err.field in data else None
+        ln, col = at((top,), False) if at and top else (line, 1)
+        raise OrderFileError([Problem(path, ln, col, str(err))], path=path) from None
 
 
-def _records(text: str, path: str, jsonl: bool) -> Iterator[tuple[int, Any] | Problem]:
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """One order of a file: its first line, its data, and where it stands in ``text``."""
+
+    line: int
+    data: Any
+    text: str
+    start: int
+    first_line: int  # the line of text[0] in the file
+
+    def at(self, loc: Sequence[str | int], key: bool) -> tuple[int, int]:
+        line, col = line_col(self.text, locate(self.text, self.start, loc, key=key))
+        return self.first_line + line - 1, col
+
+
+def _records(text: str, path: str, jsonl: bool) -> Iterator[_Record | Problem]:
     if jsonl:
         for number, raw in enumerate(text.splitlines(), start=1):
             if not raw.strip():
                 continue
             try:
-                yield number, json.loads(raw, parse_float=Decimal)
-            except json.JSONDecodeError as err:
-                yield Problem(path, number, err.colno, f"invalid JSON: {err.msg}")
+                yield _Record(number, loads(raw, unit="line"), raw, 0, number)
+            except JsonProblem as err:
+                yield Problem(path, number, line_col(raw, err.pos)[1], err.message)
         return
     try:
-        data = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as err:
-        if err.msg == "Extra data" and text.lstrip().startswith("{"):
+        data = loads(text)
+    except JsonProblem as err:
+        if err.message.endswith("extra data after the first value") and text.lstrip().startswith(
+            "{"
+        ):
             # several objects, one per line: JSONL whatever the file is called (e.g. stdin)
             yield from _records(text, path, jsonl=True)
             return
-        yield Problem(path, err.lineno, err.colno, f"invalid JSON: {err.msg}")
+        yield Problem(path, *line_col(text, err.pos), err.message)
         return
     if isinstance(data, list):
         # Locate each element to report its line: decode the array element by element.
-        decoder = json.JSONDecoder(parse_float=Decimal)
         pos = text.index("[") + 1
         for _ in data:
             while text[pos] in " \t\r\n,":
                 pos += 1
-            item, end = decoder.raw_decode(text, pos)
-            yield text.count("\n", 0, pos) + 1, item
+            item, end = raw_decode(text, pos)
+            yield _Record(text.count("\n", 0, pos) + 1, item, text, pos, 1)
             pos = end
     else:
-        yield 1, data
+        start = len(text) - len(text.lstrip())
+        yield _Record(text.count("\n", 0, start) + 1, data, text, start, 1)
 
 
 def load_orders(
@@ -254,8 +384,9 @@ def load_orders(
         collect: report every bad order (default) or stop at the first.
 
     Raises:
-        OrderFileError: every problem as ``path:line:col: order ID line LID: field ...``;
-            duplicate order ids are problems too. No order is returned when any is bad.
+        OrderFileError: every problem as ``path:line:col: order ID line LID: field ...``, at
+            the line and column of the field; duplicate order ids are problems too. No order is
+            returned when any is bad.
     """
     p = Path(path)
     label = str(path)
@@ -268,7 +399,7 @@ def load_orders(
 
 
 def parse_orders(
-    records: Iterable[tuple[int, Any] | Problem],
+    records: Iterable[tuple[int, Any] | _Record | Problem],
     catalog: Catalog | None = None,
     *,
     path: str = "<orders>",
@@ -281,22 +412,28 @@ def parse_orders(
     for rec in records:
         if isinstance(rec, Problem):
             problems.append(rec)
+            if not collect:
+                break
+            continue
+        if isinstance(rec, _Record):
+            number, data, at = rec.line, rec.data, rec.at
         else:
-            number, data = rec
-            try:
-                order = parse_order(data, catalog, path=path, line=number)
-            except OrderFileError as err:
-                problems.extend(err.problems)
+            (number, data), at = rec, None
+        try:
+            order = parse_order(data, catalog, path=path, line=number, at=at)
+        except OrderFileError as err:
+            problems.extend(err.problems)
+        else:
+            if order.id in first_line:
+                ln, col = at(("id",), False) if at else (number, 1)
+                problems.append(Problem(
+                    path, ln, col,
+                    f"order {order.id}: id is used again (first at line "
+                    f"{first_line[order.id]}); order ids must be unique",
+                ))
             else:
-                if order.id in first_line:
-                    problems.append(Problem(
-                        path, number, 1,
-                        f"order {order.id}: id is used again (first at line "
-                        f"{first_line[order.id]}); order ids must be unique",
-                    ))
-                else:
-                    first_line[order.id] = number
-                    orders.append(order)
+                first_line[order.id] = number
+                orders.append(order)
         if problems and not collect:
             break
     if problems:

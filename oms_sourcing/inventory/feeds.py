@@ -31,7 +31,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
-import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,8 +41,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
+from oms_sourcing._json import JsonProblem, loads
 from oms_sourcing._suggest import suggest
 from oms_sourcing.domain import MAX_DECIMALS, parse_quantity
+from oms_sourcing.domain.quantity import MAX_DIGITS
 from oms_sourcing.errors import FeedError, Problem, QuantityError
 from oms_sourcing.inventory.stock import (
     MAX_UNITS,
@@ -272,7 +273,7 @@ class _Parser:
         amount: Decimal | None = None
         if qty is None or (isinstance(qty, str) and not qty.strip()):
             self.problem(line, "qty", "missing value for 'qty'")
-        elif isinstance(qty, str) and qty.isascii() and qty.isdigit():
+        elif isinstance(qty, str) and qty.isascii() and qty.isdigit() and len(qty) <= MAX_DIGITS:
             amount = Decimal(qty)  # the common case: a plain count, no sign, no point
         else:
             try:
@@ -387,7 +388,22 @@ def _parse_csv(lines: Iterable[str], path: str) -> Feed:
     width = len(names)
     i_src, i_sku, i_qty, i_mode, i_at, i_id = pos
     last = reader.line_num
-    for fields in reader:
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            # a field over the csv module's limit (131,072 characters), most often a quote that
+            # is never closed and swallows the rest of the file; nothing after it can be read
+            what = (
+                f"a field longer than {csv.field_size_limit():,} characters"
+                if "field limit" in str(err) else f"unreadable CSV ({err})"
+            )
+            parser.problems.append(Problem(
+                path, last + 1, 1, f"{what}; is a quote (\") left open? Nothing after it was read",
+            ))
+            break
         line = last + 1  # a quoted field may span lines: report where the record starts
         last = reader.line_num
         n = len(fields)
@@ -440,11 +456,9 @@ def _jsonl_items(lines: Iterable[str], path: str, problems: list[Problem]) -> It
         if not text.strip():
             continue
         try:
-            yield line, json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as err:
-            problems.append(
-                Problem(path, line, 1, f"invalid JSON: {err.msg} (at character {err.colno})")
-            )
+            yield line, loads(text, unit="line")
+        except JsonProblem as err:
+            problems.append(Problem(path, line, 1, f"{err.message} (at character {err.pos + 1})"))
 
 
 def parse_feed_rows(rows: Iterable[Mapping[str, object]], path: str = "<rows>") -> Feed:

@@ -44,7 +44,8 @@ def problems(draw: st.DrawFn, side_constraints: bool) -> AllocationProblem:
             kw["bundles"] = ((0, 1),)
         if draw(st.booleans()):
             kw["min_shipment_value"] = draw(ints(1, 60))
-            kw["unit_value"] = np.array([draw(ints(1, 30)) for _ in range(n_lines)])
+            # free items (price 0) too: a parcel of them is worth 0, below any minimum
+            kw["unit_value"] = np.array([draw(st.just(0) | ints(1, 30)) for _ in range(n_lines)])
         if draw(st.booleans()):
             kw["capacity_units"] = np.array([draw(ints(-1, 8)) for _ in range(n_sources)])
         if draw(st.booleans()):
@@ -88,8 +89,10 @@ def test_every_solver_returns_a_feasible_plan_and_optimal_beats_greedy(
 ) -> None:
     greedy = solve_ranked(problem)
     optimal = solve_cpsat(problem)
+    fast = solve_exact(problem)
     assert check_plan(problem, greedy) == []
     assert check_plan(problem, optimal) == []
+    assert fast is None or check_plan(problem, fast) == []
     assert optimal.status is SolveStatus.OPTIMAL
     assert optimal.objective <= greedy.objective
 
@@ -283,3 +286,28 @@ def test_listing_the_plans_within_a_limit_finds_every_one_brute_force_finds(
     want = {key: value for key, value in every.items() if value <= limit}
     assert {x.tobytes(): int(v) for x, v in zip(xs, values, strict=True)} == want
     assert len(xs) == len(want)     # each plan once
+
+
+@pytest.mark.parametrize("solver", [solve_ranked, solve_cpsat], ids=["ranked", "cp-sat"])
+def test_a_parcel_of_free_items_waits_like_any_parcel_below_the_minimum_value(
+    solver: object,
+) -> None:
+    # S0 holds only the free tote bag (price 0), S1 the EUR 4 scarf; a parcel must be worth 5.
+    problem = AllocationProblem(
+        order_id="FREEBIE",
+        sources=("S0", "S1"),
+        lines=("TOTE-FREE", "SCARF-4"),
+        skus=("TOTE-FREE", "SCARF-4"),
+        line_sku=np.array([0, 1]),
+        demand=np.array([1, 1]),
+        stock=np.array([[1, 0], [0, 1]]),
+        allowed=np.ones((2, 2), dtype=bool),
+        fixed_cost=np.array([100, 100]),
+        unit_cost=np.zeros((2, 2), dtype=np.int64),
+        short_cost=np.array([1000, 1000]),
+        unit_value=np.array([0, 4]),
+        min_shipment_value=5,
+    )
+    plan = solver(problem)  # type: ignore[operator]
+    assert check_plan(problem, plan) == []
+    assert list(plan.short) == [1, 1]

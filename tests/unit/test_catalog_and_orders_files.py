@@ -154,3 +154,74 @@ def test_one_order_per_line_is_read_as_jsonl_whatever_the_file_is_called(tmp_pat
     path = tmp_path / "orders.txt"
     path.write_text("\n".join(json.dumps(good_order(id=str(i)), default=str) for i in (1, 2)))
     assert [o.id for o in load_orders(path, parse_catalog(CATALOG))] == ["1", "2"]
+
+
+def test_an_order_in_a_json_array_is_reported_at_the_line_of_the_bad_field(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "orders.json"
+    path.write_text(json.dumps([
+        good_order(id="1"),
+        good_order(id="2", lines=[{"id": "1", "sku": "FABRIC-LINEN", "qty": "2.55"}]),
+        good_order(id="3", lines=[{"id": "1", "sku": "TEE-RED-M", "qty": 1, "knd": "virtual"}]),
+    ], indent=2, default=str))
+    text = path.read_text().splitlines()
+    with pytest.raises(OrderFileError) as err:
+        load_orders(path, parse_catalog(CATALOG))
+    at = {p.message.split(": ")[0]: (p.line, p.column) for p in err.value.problems}
+
+    def where(needle: str) -> tuple[int, int]:
+        line = next(n for n, t in enumerate(text, 1) if needle in t)
+        return line, text[line - 1].index(needle) + 1
+
+    assert at["order 2 line 1"] == where('"2.55"')
+    assert at["order 3"] == where('"knd"')
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle", "expected"),
+    [
+        ('"channel": ["web", "app"]', '["web"',
+         "order 1001: channel: Input should be a valid string (got ['web', 'app'])"),
+        ('"shipping": {"method": {"name": "express"}}', '{"name"',
+         "order 1001: shipping.method: Input should be a valid string (got {'name': 'express'})"),
+        ('"lines": []', "[]", "order 1001: lines: an order needs at least one line"),
+        ('"lines": [{"id": "1", "sku": "TEE-RED-M", "qty": 1, "unit_price": NaN}]', "NaN",
+         "order 1001: lines[0].unit_price must be a finite number (got NaN)"),
+        ('"lines": [{"id": "1", "sku": "TEE-RED-M", "qty": [1]}]', "[1]",
+         'order 1001: lines[0].qty must be a number or a decimal string like "2.5" (got [1])'),
+        ('"created_at": 0', '0, "lines"',
+         'order 1001: created_at must be an ISO-8601 string with a time zone, '
+         'e.g. "2026-11-02T06:02:31+00:00" (got 0)'),
+        ('"created_at": "0"', '"0"',
+         'order 1001: created_at is not an ISO-8601 timestamp; write e.g. '
+         '"2026-11-02T06:02:31+00:00" (got \'0\')'),
+    ],
+    ids=["list-value", "dict-value", "no-lines", "nan-price", "list-qty", "epoch-number",
+         "epoch-string"],
+)
+def test_each_problem_of_an_order_is_one_message_a_person_understands_at_its_field(
+    tmp_path: Path, raw: str, needle: str, expected: str
+) -> None:
+    fields = {"id": '"1001"', "created_at": '"2026-11-01T10:00:00+00:00"',
+              "lines": '[{"id": "1", "sku": "TEE-RED-M", "qty": 1}]'}
+    key = raw.split('"')[1]
+    fields[key] = raw.split(": ", 1)[1]
+    path = tmp_path / "orders.jsonl"
+    path.write_text("{" + ", ".join(f'"{k}": {v}' for k, v in fields.items()) + "}\n")
+    with pytest.raises(OrderFileError) as err:
+        load_orders(path, parse_catalog(CATALOG))
+    [problem] = err.value.problems
+    assert problem.message == expected
+    assert (problem.line, problem.column) == (1, path.read_text().index(needle) + 1)
+
+
+def test_a_cut_short_jsonl_line_says_so_in_a_whole_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "orders.jsonl"
+    path.write_text(json.dumps(good_order(), default=str)[:60] + "\n")
+    with pytest.raises(OrderFileError) as err:
+        load_orders(path, parse_catalog(CATALOG))
+    [problem] = err.value.problems
+    assert problem.line == 1
+    assert problem.message.startswith("invalid JSON: unterminated string starting at column ")
+    assert problem.message.endswith("the line ends before the JSON value does (was it cut short?)")
