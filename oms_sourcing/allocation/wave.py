@@ -80,7 +80,7 @@ from oms_sourcing.allocation.problem import (
     make_plan,
     objective_of,
 )
-from oms_sourcing.domain import Capacity, Catalog, Order
+from oms_sourcing.domain import Capacity, Catalog, Order, from_units
 from oms_sourcing.inventory.network import SourceNetwork
 from oms_sourcing.inventory.stock import SkuStock, StockSnapshot
 from oms_sourcing.rules.model import Policy, Ruleset
@@ -214,7 +214,10 @@ class WaveResult:
 
     ``results`` are per order, in input order. Money is in the network currency: ``cost`` is
     the wave's objective without the short penalty, ``per_order_cost`` the same for the per-order
-    pass; ``short_units`` count units left short (by the wave, by the per-order pass).
+    pass; ``short_units`` count units left short (by the wave, by the per-order pass), each
+    SKU's in its smallest unit (tenths of a metre for a SKU sold in tenths); ``short_qty`` and
+    ``per_order_short_qty`` are the same in each SKU's own unit (2.5 for 2.5 m). These figures
+    are the joint orders'; the other orders keep their per-order plans.
     ``bound`` is a lower bound on the full objective (the best of the LP relaxation, the
     Lagrangian bound, the sum of per-order optima, and the proof step's and the whole-wave
     MIP's, where they ran; short penalty included, as are
@@ -247,6 +250,8 @@ class WaveResult:
     #: ``proof``, ``mip``, ``results`` (the joint orders' results; steps that did not run are
     #: left out)
     phases: tuple[tuple[str, float], ...] = ()
+    short_qty: Decimal = Decimal(0)
+    per_order_short_qty: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -647,6 +652,18 @@ def _allocate_wave(
     def money(v: int) -> Decimal:
         return Decimal(v) / COST_SCALE
 
+    def short_qty(xs: Sequence[np.ndarray]) -> Decimal:
+        """Units the joint orders' quantities ``xs`` leave short, in each SKU's own unit."""
+        total = Decimal(0)
+        for j, x in zip(joint, xs, strict=True):
+            decimals = entries[j.index].full.line_decimals
+            left = (j.problem.demand - x.sum(axis=1)).tolist()
+            total += sum((from_units(int(s), decimals[j.problem.lines[i]])
+                          for i, s in enumerate(left) if s), Decimal(0))
+        return total
+
+    per_order_short = short_qty([j.x for j in joint])
+
     return WaveResult(
         results=tuple(r for r in results if r is not None), status=status,
         improved=joint_x is not None,
@@ -660,6 +677,8 @@ def _allocate_wave(
         gap=gap, joint_orders=len(joint), columns=model.columns, columns_kept=model.kept,
         seconds=time.perf_counter() - start,
         phases=tuple((name, round(sec, 3)) for name, sec in phases.items()),
+        short_qty=per_order_short if joint_x is None else short_qty(joint_x),
+        per_order_short_qty=per_order_short,
     )
 
 

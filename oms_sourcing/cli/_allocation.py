@@ -5,130 +5,37 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from oms_sourcing.cli._inventory import reported_errors
+from oms_sourcing.cli._common import (
+    BidPricesOpt,
+    CatalogOpt,
+    Loaded,
+    NetworkOpt,
+    OrdersArg,
+    RulesOpt,
+    StockOpt,
+    catalog_hint,
+    console,
+    load_inputs,
+    parse_now,
+    reported_errors,
+    reserve_result,
+    source_orders,
+    warn_unknown_skus,
+)
 
 if TYPE_CHECKING:
-    from oms_sourcing.allocation.allocate import AllocationResult
     from oms_sourcing.allocation.lookahead import BidPrices
-    from oms_sourcing.domain import Catalog, LineQty, Order
-    from oms_sourcing.inventory.network import SourceNetwork
-    from oms_sourcing.inventory.stock import StockLedger
+    from oms_sourcing.allocation.wave import WaveResult
     from oms_sourcing.rules.model import Ruleset
 
 __all__ = ["Loaded", "bid_prices", "explain", "load_inputs", "read_bid_prices", "register",
            "reserve_result", "source", "source_orders", "wave"]
-
-@dataclass(frozen=True, slots=True)
-class Loaded:
-    """Everything ``source`` and ``explain`` read from files."""
-
-    network: SourceNetwork
-    catalog: Catalog
-    ledger: StockLedger
-    ruleset: Ruleset
-    orders: list[Order]
-
-
-def load_inputs(
-    network_path: Path, feed_path: Path, catalog_path: Path | None, rules_path: Path,
-    orders_path: Path,
-) -> Loaded:
-    """Load the network, catalog, stock feed (into a fresh ledger), ruleset and orders.
-
-    Raises:
-        FileError: a file with problems (each one positioned).
-    """
-    from oms_sourcing.domain import Catalog
-    from oms_sourcing.formats.catalog import load_catalog
-    from oms_sourcing.formats.network import load_network
-    from oms_sourcing.formats.orders import load_orders
-    from oms_sourcing.inventory.feeds import apply_feed, read_feed
-    from oms_sourcing.inventory.stock import StockLedger
-    from oms_sourcing.rules import load_ruleset
-
-    network = load_network(network_path)
-    catalog = load_catalog(catalog_path) if catalog_path else Catalog()
-    ledger = StockLedger(network.codes, catalog)
-    apply_feed(ledger, read_feed(feed_path))
-    ruleset = load_ruleset(rules_path, network, catalog)
-    orders = load_orders(orders_path, catalog)
-    return Loaded(network, catalog, ledger, ruleset, orders)
-
-
-def reserve_result(ledger: StockLedger, result: AllocationResult) -> list[str]:
-    """Reserve what ``result`` ships and transfers: one reservation per order line, all of a
-    line's sources together, and every line of the order or none
-    (:meth:`StockLedger.reserve_order`). Rejected results, pre-shipped lines and stock-free
-    shipments reserve nothing.
-
-    Returns:
-        The ids of lines the ledger did not reserve: when some line does not fit, every line
-        the order did not already hold.
-    """
-    reserved = ledger.reserve_order(result.order_id, result.reservations())
-    return [line.line_id for line in reserved.lines if not line.ok]
-
-
-def source_orders(
-    orders: Iterable[Order], ruleset: Ruleset, network: SourceNetwork, ledger: StockLedger,
-    catalog: Catalog, *, now: datetime | None = None, apply: bool = False,
-    on_refused: Callable[[str, list[str]], None] | None = None,
-    bid_prices: BidPrices | None = None,
-) -> Iterator[AllocationResult]:
-    """Source ``orders`` in order, each against a fresh snapshot of ``ledger``.
-
-    Args:
-        now: the decision time; ``None`` uses each order's ``created_at``.
-        apply: reserve each result in ``ledger`` before sourcing the next order.
-        on_refused: called with the order id and line ids the ledger would not reserve.
-        bid_prices: stock prices for rules that weigh ``stock_value``.
-    """
-    from oms_sourcing.allocation.allocate import allocate
-
-    for order in orders:
-        snapshot = ledger.snapshot({line.sku for line in order.lines})
-        result = allocate(order, ruleset, network, snapshot, now or order.created_at,
-                          catalog=catalog, bid_prices=bid_prices)
-        if apply:
-            refused = reserve_result(ledger, result)
-            if refused and on_refused is not None:
-                on_refused(order.id, refused)
-        yield result
-
-
-def _parse_now(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO-8601 date and time") from None
-    if parsed.tzinfo is None:
-        raise typer.BadParameter(f"{value!r} needs a time zone, e.g. {value}+00:00")
-    return parsed
-
-
-NetworkOpt = Annotated[Path, typer.Option("--network", help="network.yaml")]
-StockOpt = Annotated[Path, typer.Option("--stock", help="Stock feed (CSV or JSONL).")]
-CatalogOpt = Annotated[Path | None, typer.Option("--catalog", help="catalog.yaml")]
-RulesOpt = Annotated[Path, typer.Option("--rules", help="Ruleset YAML file.")]
-OrdersArg = Annotated[Path, typer.Argument(help="Orders (JSONL, or JSON object/list).")]
-BidPricesOpt = Annotated[Path | None, typer.Option(
-    "--bid-prices", help="CSV of source,sku,price (from bid-prices) for rules that weigh "
-                         "stock_value.")]
 
 
 def source(
@@ -150,10 +57,13 @@ def source(
 ) -> None:
     """Source every order and print one JSON result per order, in file order
     (schemas/allocation-result.schema.json)."""
-    decided_at = _parse_now(now)
-    err_console = Console(stderr=True, highlight=False)
-    with reported_errors(err_console):
+    decided_at = parse_now(now)
+    err_console = console(stderr=True)
+    with reported_errors(err_console, hint=catalog_hint(catalog_path)):
         loaded = load_inputs(network_path, feed_path, catalog_path, rules_path, orders_path)
+        if not loaded.orders:
+            err_console.print(f"no orders in {orders_path}", markup=False, soft_wrap=True)
+            return
         out = sys.stdout
 
         def warn(order_id: str, line_ids: list[str]) -> None:
@@ -165,6 +75,7 @@ def source(
         for result in source_orders(loaded.orders, loaded.ruleset, loaded.network,
                                     loaded.ledger, loaded.catalog, now=decided_at, apply=apply,
                                     on_refused=warn, bid_prices=prices):
+            warn_unknown_skus(err_console, result)
             out.write(json.dumps(result.to_dict(explain=not brief), sort_keys=False) + "\n")
 
 
@@ -222,12 +133,12 @@ def wave(
     if large and proven:
         raise typer.BadParameter("--large and --proven are two sets of settings; use one "
                                  "(and change single settings with their own options)")
-    decided_at = _parse_now(now)
-    err_console = Console(stderr=True, highlight=False)
-    with reported_errors(err_console):
+    decided_at = parse_now(now)
+    err_console = console(stderr=True)
+    with reported_errors(err_console, hint=catalog_hint(catalog_path)):
         loaded = load_inputs(network_path, feed_path, catalog_path, rules_path, orders_path)
         if not loaded.orders:
-            err_console.print("no orders to source", markup=False)
+            err_console.print(f"no orders in {orders_path}", markup=False, soft_wrap=True)
             return
         skus = {line.sku for order in loaded.orders for line in order.lines}
         at = decided_at or max(order.created_at for order in loaded.orders)
@@ -244,15 +155,48 @@ def wave(
                                loaded.ledger.snapshot(skus), at, catalog=loaded.catalog,
                                config=config, bid_prices=prices)
         for one in result.results:
+            warn_unknown_skus(err_console, one)
             sys.stdout.write(json.dumps(one.to_dict(explain=not brief)) + "\n")
-        currency = loaded.network.currency
-        err_console.print(
-            f"wave of {len(loaded.orders)} orders ({result.joint_orders} sourced jointly): "
-            f"{_money(result.cost, currency)} and {result.short_units} units short; one by "
-            f"one: {_money(result.per_order_cost, currency)} and "
-            f"{result.per_order_short_units} short; {result.status}, gap "
-            f"{result.gap:.2%} to the bound; {result.seconds:.1f} s", markup=False,
-            soft_wrap=True)
+        err_console.print(wave_summary(result, loaded.ruleset, loaded.network.currency),
+                          markup=False, soft_wrap=True)
+
+
+def _qty(d: Decimal) -> str:
+    return str(d.quantize(Decimal(1))) if d == d.to_integral_value() else format(d.normalize(), "f")
+
+
+def wave_summary(result: WaveResult, ruleset: Ruleset, currency: str) -> str:
+    """The wave in two sentences: its joint part against one-by-one sourcing (quantities in
+    each SKU's own unit, e.g. metres), and why the other orders were not sourced jointly."""
+    n = len(result.results)
+    ranked = 0
+    for one in result.results:
+        policy = ruleset.defaults if one.rule is None else next(
+            (r.policy for r in ruleset.rules if r.name == one.rule), ruleset.defaults)
+        ranked += policy.uses_rank
+    joint = result.joint_orders
+    head = f"wave of {n} orders, {joint} sourced jointly"
+    if joint:
+        head += (f": {_money(result.cost, currency)} and {_qty(result.short_qty)} units "
+                 f"short (each SKU in its own unit, e.g. metres); the same {joint} one by "
+                 f"one: {_money(result.per_order_cost, currency)} "
+                 f"and {_qty(result.per_order_short_qty)} short; {result.status}, gap "
+                 f"{result.gap:.2%} to the bound; {result.seconds:.1f} s")
+    else:
+        head += f"; {result.seconds:.1f} s"
+    rest = n - joint
+    if not rest:
+        return head
+    why: list[str] = []
+    if ranked:
+        why.append(f"{ranked} under a rank: rule, which fills sources in a fixed order one "
+                   "order at a time (Magento MSI's way), so there is nothing to optimise "
+                   "jointly")
+    if rest > ranked:
+        why.append(f"{rest - ranked} with bundles, one source per line, minimum shipment "
+                   "values, hold-until-complete, virtual lines, a refusal, or a source whose "
+                   "capacity the wave could exhaust")
+    return head + f". The other {rest} kept their one-by-one plans: " + "; ".join(why) + "."
 
 
 def bid_prices(
@@ -280,14 +224,17 @@ def bid_prices(
     from oms_sourcing.inventory.feeds import apply_feed, read_feed
     from oms_sourcing.inventory.stock import StockLedger
 
-    err_console = Console(stderr=True, highlight=False)
-    with reported_errors(err_console):
+    err_console = console(stderr=True)
+    with reported_errors(err_console, hint=catalog_hint(catalog_path)):
         per_unit = parse_money(unfilled_cost, minor_digits=6, field="--unfilled-cost")
         network = load_network(network_path)
         catalog = load_catalog(catalog_path) if catalog_path else Catalog()
         ledger = StockLedger(network.codes, catalog)
         apply_feed(ledger, read_feed(feed_path))
         history = load_orders(history_path, catalog)
+        if not history:
+            err_console.print(f"no orders in {history_path}", markup=False, soft_wrap=True)
+            raise typer.Exit(1)
         classes = demand_from_orders(history, scale)
         skus = sorted({sku for c in classes for sku in c.skus})
         snap = ledger.snapshot(skus)
@@ -339,91 +286,6 @@ def _money(d: Decimal, currency: str) -> str:
     return f"{d.quantize(Decimal('0.01'))} {currency}"
 
 
-def _qty(d: Decimal) -> str:
-    return str(d.quantize(Decimal(1))) if d == d.to_integral_value() else format(d.normalize(), "f")
-
-
-def _print_result(console: Console, result: AllocationResult) -> None:
-    colour = {"sourced": "green", "partial": "yellow", "waiting": "yellow"}.get(result.status,
-                                                                              "red")
-    console.print(f"[bold]order {result.order_id}[/bold]: [{colour}]{result.status}[/{colour}]")
-    if result.errors:
-        for error in result.errors:
-            console.print(f"  rejected: {error}", markup=False)
-    console.print(f"ruleset  {result.ruleset_id} v{result.ruleset_version}, "
-                  f"rule [bold]{result.rule}[/bold]")
-    for step in result.rule_trace:
-        console.print(f"  {step}", markup=False)
-
-    def lines(lqs: Iterable[LineQty]) -> str:
-        return ", ".join(f"line {x.line_id} {_qty(x.qty)} × {x.sku}" for x in lqs)
-
-    for s in result.shipments:
-        console.print(f"ship     from {s.source} ({s.reason.value}): {lines(s.lines)}",
-                      markup=False)
-    for t in result.transfers:
-        console.print(f"transfer {t.from_source} → {t.to_source} in {t.days} d "
-                      f"({t.reason.value}): {lines(t.lines)}", markup=False)
-    for b in result.backorders:
-        console.print(f"backorder ({b.reason.value}): {lines([b.line])}", markup=False)
-    for h in result.held:
-        console.print(f"held     ({h.reason.value}): {lines([h.line])}", markup=False)
-    for c in result.cancelled:
-        console.print(f"cancel   ({c.reason.value}): {lines([c.line])}", markup=False)
-    console.print(
-        f"cost     {_money(result.objective, result.currency)}"
-        + (" (" + ", ".join(f"{k} {_money(v, result.currency)}"
-                            for k, v in result.breakdown.items()) + ")"
-           if result.breakdown else "")
-    )
-    console.print(f"solver   {result.solver} ({result.solver_status}, "
-                  f"{result.solve_ms:.1f} ms)")
-
-    used: dict[str, set[str]] = defaultdict(set)
-    for s in result.shipments:
-        for lq in s.lines:
-            if s.source is not None:
-                used[lq.line_id].add(s.source)
-    for t in result.transfers:
-        for lq in t.lines:
-            used[lq.line_id].add(t.from_source)
-    for line in result.lines:
-        table = Table(title=escape(f"line {line.line_id}: {_qty(line.qty)} × {line.sku} — "
-                                   f"{line.outcome or 'no outcome'}"), title_justify="left")
-        table.add_column("")
-        table.add_column("source")
-        table.add_column("status")
-        table.add_column("available", justify="right")
-        table.add_column("shipment cost", justify="right")
-        table.add_column("km", justify="right")
-        for cand in line.candidates:
-            status = cand.exclusion.value if cand.exclusion else "candidate"
-            if cand.detail:
-                status += f" ({cand.detail})"
-            table.add_row(
-                "[green]✔[/green]" if cand.source in used[line.line_id] else "",
-                escape(cand.source),
-                escape(status) if cand.exclusion else f"[green]{escape(status)}[/green]",
-                "" if cand.available is None else _qty(cand.available),
-                "" if cand.shipment_cost is None else _money(cand.shipment_cost, result.currency),
-                "" if cand.distance_km is None else f"{cand.distance_km:,.0f}",
-            )
-        if not line.candidates:
-            table.add_row("", "—", "no sources considered", "", "", "")
-        console.print(table)
-        alt = line.alternative
-        if alt is not None:
-            without = ", ".join(alt.without)
-            if alt.cost_difference is None:
-                console.print(f"  without {without}: {_qty(alt.short)} would not ship at all",
-                              markup=False)
-            else:
-                instead = ", ".join(alt.sources) or "nowhere"
-                console.print(f"  without {without}: from {instead}, "
-                              f"{_money(alt.cost_difference, result.currency)} more",
-                              markup=False)
-
-
 def explain(
     orders_path: OrdersArg,
     order_id: Annotated[str, typer.Argument(help="The order to explain.")],
@@ -432,22 +294,33 @@ def explain(
     rules_path: RulesOpt,
     catalog_path: CatalogOpt = None,
     now: Annotated[str | None, typer.Option(
-        "--now", help="Decision time (ISO-8601 with zone); default: the order's created_at.",
+        "--now", help="Decision time (ISO-8601 with zone); default: each order's created_at.",
     )] = None,
+    apply: Annotated[bool, typer.Option(
+        "--apply", help="The decision source --apply makes: the orders before this one in the "
+                        "file are sourced first and reserve their stock.",
+    )] = False,
+    all_sources: Annotated[bool, typer.Option(
+        "--all-sources", help="Also list the sources outside the sales channel's stock.",
+    )] = False,
 ) -> None:
-    """Show one order's sourcing decision: rule, outcomes, cost and every source considered.
+    """Show one order's sourcing decision for a person: outcomes and their reasons, the money
+    spent, the rule's score, why each line's source won, and the sources considered.
 
-    Stock is the feed as loaded; earlier orders in the file reserve nothing.
+    Without --apply this is the decision source makes without --apply (stock as the feed
+    left it); with --apply, the one source --apply makes (earlier orders reserve first).
     """
     from oms_sourcing._suggest import suggest
+    from oms_sourcing.cli._explain import print_explanation
+    from oms_sourcing.rules.select import select
 
-    decided_at = _parse_now(now)
-    console = Console(highlight=False)
-    err_console = Console(stderr=True, highlight=False)
-    with reported_errors(err_console):
+    decided_at = parse_now(now)
+    out = console()
+    err_console = console(stderr=True)
+    with reported_errors(err_console, hint=catalog_hint(catalog_path)):
         loaded = load_inputs(network_path, feed_path, catalog_path, rules_path, orders_path)
-        match = [o for o in loaded.orders if o.id == order_id]
-        if not match:
+        position = next((n for n, o in enumerate(loaded.orders) if o.id == order_id), None)
+        if position is None:
             hint = suggest(order_id, (o.id for o in loaded.orders))
             err_console.print(
                 f"error: no order {order_id!r} in {orders_path}"
@@ -455,9 +328,24 @@ def explain(
                 markup=False, soft_wrap=True,
             )
             raise typer.Exit(1)
-        result = next(source_orders(match[:1], loaded.ruleset, loaded.network, loaded.ledger,
+        order = loaded.orders[position]
+        if apply:
+            for _ in source_orders(loaded.orders[:position], loaded.ruleset, loaded.network,
+                                   loaded.ledger, loaded.catalog, now=decided_at, apply=True):
+                pass
+            note = (f"the feed, less what the {position} orders before this one in the file "
+                    "reserved (the decision source --apply makes)") if position else (
+                    "the feed as loaded; no order comes before this one in the file (the "
+                    "decision source --apply makes)")
+        else:
+            note = ("the feed as loaded; orders before this one in the file reserve nothing "
+                    "(the decision source makes; add --apply for source --apply's)")
+        result = next(source_orders([order], loaded.ruleset, loaded.network, loaded.ledger,
                                     loaded.catalog, now=decided_at))
-    _print_result(console, result)
+        warn_unknown_skus(err_console, result)
+        policy = select(order, loaded.ruleset, loaded.catalog).policy
+        print_explanation(out, result, order, loaded.network, policy, stock_note=note,
+                          all_sources=all_sources)
 
 
 def register(app: typer.Typer) -> None:

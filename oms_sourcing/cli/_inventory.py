@@ -4,36 +4,21 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from oms_sourcing.errors import FileError, OmsSourcingError
+from oms_sourcing.cli._common import CatalogOpt, catalog_hint, reported_errors
+from oms_sourcing.cli._common import console as make_console
 
 if TYPE_CHECKING:
     from oms_sourcing.allocation.allocate import AllocationResult
 
 __all__ = ["register"]
-
-
-@contextmanager
-def reported_errors(console: Console) -> Iterator[None]:
-    """Turn library errors into readable messages and exit code 1, never a traceback."""
-    try:
-        yield
-    except FileError as err:
-        for problem in err.problems:
-            console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-    except OmsSourcingError as err:
-        console.print(f"error: {err}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
 
 
 def _fmt(q: Decimal) -> str:
@@ -48,7 +33,7 @@ def demo(
         "[default: FOLDER/../rulesets]")] = None,
 ) -> None:
     """Source the example orders with the priority and the cost ruleset and compare them."""
-    from oms_sourcing.cli._allocation import source_orders
+    from oms_sourcing.cli._common import source_orders
     from oms_sourcing.formats.catalog import load_catalog
     from oms_sourcing.formats.network import load_network
     from oms_sourcing.formats.orders import load_orders
@@ -56,8 +41,8 @@ def demo(
     from oms_sourcing.inventory.stock import StockLedger
     from oms_sourcing.rules import load_ruleset
 
-    console = Console(highlight=False)
-    err_console = Console(stderr=True, highlight=False)
+    console = make_console()
+    err_console = make_console(stderr=True)
     rules_folder = rules_dir if rules_dir is not None else folder.resolve().parent / "rulesets"
     names = ("priority", "cost")
     with reported_errors(err_console):
@@ -156,7 +141,7 @@ class _RunSummary:
 def stock(
     network_path: Annotated[Path, typer.Option("--network", help="network.yaml")],
     feeds: Annotated[list[Path], typer.Argument(help="Stock feeds (CSV or JSONL), in order.")],
-    catalog_path: Annotated[Path | None, typer.Option("--catalog", help="catalog.yaml")] = None,
+    catalog_path: CatalogOpt = None,
     sku: Annotated[list[str] | None, typer.Option(help="Only these SKUs.")] = None,
     partial: Annotated[bool, typer.Option(help="Apply good rows of a feed with bad rows.")]
     = False,
@@ -179,8 +164,8 @@ def stock(
     from oms_sourcing.inventory.salable import is_salable_for_qty, salable_qty
     from oms_sourcing.inventory.stock import StockLedger
 
-    err_console = Console(stderr=True, highlight=False)
-    with reported_errors(err_console):
+    err_console = make_console(stderr=True)
+    with reported_errors(err_console, hint=catalog_hint(catalog_path)):
         network = load_network(network_path)
         catalog = load_catalog(catalog_path) if catalog_path else Catalog()
         ledger = StockLedger(network.codes, catalog)

@@ -86,14 +86,28 @@ def validate(
         f"{_plural(len(loaded.zones), 'zone')}, {_plural(len(loaded.warnings), 'warning')}"
         f"{against}"
     )
+    for note in _unchecked(net is None, cat is None):
+        typer.echo(f"{ruleset}: {note}")
     if strict and loaded.warnings:
         raise typer.Exit(1)
+
+
+def _unchecked(no_network: bool, no_catalog: bool) -> list[str]:
+    """What a check without a network or a catalog could not look at."""
+    notes = []
+    if no_network:
+        notes.append("not checked: source codes, source groups, kinds and tags, and the "
+                     "network's zone names (give --network to check them)")
+    if no_catalog:
+        notes.append("not checked: SKUs and SKU tags (give --catalog to check them)")
+    return notes
 
 
 def schema(
     name: Annotated[
         str,
-        typer.Argument(help="ruleset | network | catalog | order | feed, or 'all' with --output."),
+        typer.Argument(help="ruleset | network | catalog | order | feed | allocation-result, "
+                            "or 'all' with --output."),
     ],
     output: Annotated[
         Path | None,
@@ -101,7 +115,8 @@ def schema(
                      "of printing."),
     ] = None,
 ) -> None:
-    """Print (or write) the JSON Schema of a file format, for editors and CI checks."""
+    """Print (or write) the JSON Schema of a file format or of the allocation result, for
+    editors and CI checks."""
     from oms_sourcing.errors import InputError
     from oms_sourcing.rules.schemas import SCHEMA_NAMES, schema_text, write_schemas
 

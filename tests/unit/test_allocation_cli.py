@@ -146,11 +146,11 @@ def test_explain_shows_the_rule_and_a_candidate_table_per_line(
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert f"order {wanted['id']}" in out
-    assert "rule " in out and "cost " in out and "solver " in out
+    assert "rule " in out and "spent " in out and "score " in out and "solver " in out
     for line in wanted["lines"]:
         assert f"line {line['id']}: {line['qty']} × {line['sku']}" in out
-    assert "shipment cost" in out and "candidate" in out and "WH-BER" in out
-    assert "✔" in out
+    assert "shipping alone" in out and "candidate" in out and "WH-BER" in out
+    assert "✔" in out and "why: " in out
 
 
 def test_explain_of_an_unknown_order_suggests_the_closest_id_and_exits_1(
@@ -328,3 +328,258 @@ def test_an_order_the_ledger_cannot_fully_reserve_reserves_none_of_its_lines() -
 
     assert reserve_result(ledger, result) == list(per_line)
     assert all(ledger.reservation(result.order_id, line) is None for line in per_line)
+
+
+# -- explain, for a support agent ----------------------------------------------------------
+
+
+def one_tee_order(tmp_path: Path, sku: str = "TEE-NAVY-S") -> Path:
+    template = example_orders(1)[0]
+    order = {**template, "id": "one-tee", "lines": [{**template["lines"][0], "sku": sku,
+                                                     "qty": "1"}]}
+    return write_jsonl(tmp_path / "orders.jsonl", [order])
+
+
+def test_explain_shows_the_money_spent_apart_from_the_rules_weighted_score(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    from oms_sourcing import load_network
+
+    rules = tmp_path / "double.yaml"
+    rules.write_text("id: double\nversion: 1\ndefaults:\n  objective: {shipping_cost: 2, "
+                     "shipments: 3}\nrules:\n  - name: all\n", encoding="utf-8")
+    orders = one_tee_order(tmp_path)
+
+    out = invoke(app, "explain", *data_args(rules=rules), orders, "one-tee").stdout
+
+    # only Berlin holds the small navy tee; the parcel's price is the lane's, once
+    order = json.loads(orders.read_text(encoding="utf-8"))
+    network = load_network(EXAMPLES / "network.yaml")
+    from oms_sourcing.formats.orders import load_orders
+
+    parsed = load_orders(orders)[0]
+    price = network.shipping_cost("WH-BER", parsed.destination, 1)
+    assert price is not None and order["id"] == "one-tee"
+    spent = next(line for line in out.splitlines() if line.startswith("spent "))
+    score = next(line for line in out.splitlines() if line.startswith("score "))
+    assert f"{price:.2f} EUR" in spent and f"{2 * price:.2f}" not in spent
+    # the score weighs shipping twice and adds 3 per parcel: it is not money
+    assert f"shipping_cost {2 * price:.2f}" in score and "shipments 3.00" in score
+    assert "EUR" not in score
+
+
+def test_explain_says_in_words_why_each_lines_source_won(app: typer.Typer, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "orders.jsonl", example_orders(1))
+
+    out = invoke(app, "explain", *data_args(rules=RULES / "cost.yaml"), path, "100001").stdout
+
+    whys = [line.strip() for line in out.splitlines() if line.strip().startswith("why: ")]
+    assert len(whys) == 3
+    assert whys[2] == "why: only WH-BER holds TEE-NAVY-S among the sources the rule allows"
+    assert whys[0].startswith("why: WH-BER also ships lines 2, 3 of this order")
+    assert "on its own this line would score less from WH-MKY" in whys[0]
+
+
+def test_explain_under_a_rank_rule_says_the_fill_order_decided(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "orders.jsonl", example_orders(1))
+
+    out = invoke(app, "explain", *data_args(), path, "100001").stdout
+
+    assert "order of priority" in out
+    assert "score    none: the rule ranks sources (priority)" in out
+
+
+def test_explain_hides_sources_outside_the_channels_stock_unless_all_sources_is_given(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "orders.jsonl", example_orders(1))   # a web_eu order
+
+    short = invoke(app, "explain", *data_args(), path, "100001").stdout
+    full = invoke(app, "explain", *data_args(), path, "100001", "--all-sources").stdout
+
+    assert "WH-MEM" not in short and "ST-NYC" not in short
+    assert "sources outside the sales channel's stock not shown (--all-sources" in short
+    assert "WH-MEM" in full and "not in the sales channel's stock" in full
+
+
+def test_every_reason_code_has_a_plain_text_shown_next_to_it(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    from oms_sourcing.cli._explain import REASON_TEXT
+    from oms_sourcing.domain import Reason
+
+    assert set(REASON_TEXT) == set(Reason)
+    path = write_jsonl(tmp_path / "orders.jsonl", example_orders(1))
+    out = invoke(app, "explain", *data_args(), path, "100001").stdout
+    assert "(SOURCED: shipped from this source to the customer)" in out
+
+
+def test_explain_with_apply_shows_the_decision_source_apply_makes(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    feed, orders = scarce_linen_setup(tmp_path)
+    applied = [json.loads(line) for line in invoke(
+        app, "source", *data_args(feed=feed), "--apply", orders).stdout.splitlines()]
+
+    plain = invoke(app, "explain", *data_args(feed=feed), orders, "second-tees").stdout
+    after = invoke(app, "explain", *data_args(feed=feed), orders, "second-tees",
+                   "--apply").stdout
+
+    assert applied[1]["status"] == "partial"
+    assert "order second-tees: partial" in after
+    assert "less what the 1 orders before this one in the file reserved" in after
+    # without --apply it says plainly that the earlier order reserved nothing
+    assert "order second-tees: sourced" in plain
+    assert "orders before this one in the file reserve nothing" in plain
+
+
+def test_explain_output_to_a_file_or_pipe_is_not_cut_at_80_columns(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "orders.jsonl", example_orders(1))
+
+    out = invoke(app, "explain", *data_args(rules=RULES / "cost.yaml"), path, "100001").stdout
+
+    assert ("  us-offshore: skipped: destination (GB, region ENG, postcode LS14DY) is in none "
+            "of the zones us_offshore\n") in out
+
+
+# -- waves ---------------------------------------------------------------------------------
+
+
+def test_wave_counts_units_short_in_each_skus_own_unit(app: typer.Typer, tmp_path: Path) -> None:
+    # 1.5 m of linen in Berlin, and two orders that each want a metre: half a metre short
+    feed = tmp_path / "stock.csv"
+    feed.write_text("source,sku,qty,mode,effective_at,record_id\n"
+                    "WH-BER,FABRIC-LINEN-NATURAL,1.5,FULL,2026-11-01T06:00:00+00:00,r1\n",
+                    encoding="utf-8")
+    template = example_orders(1)[0]
+    line = {**template["lines"][0], "sku": "FABRIC-LINEN-NATURAL", "qty": "1"}
+    orders = write_jsonl(tmp_path / "orders.jsonl",
+                         [{**template, "id": f"linen-{n}", "lines": [line]} for n in (1, 2)])
+
+    result = invoke(app, "wave", *data_args(feed=feed, rules=RULES / "cost.yaml"), orders,
+                    "--brief")
+
+    assert result.exit_code == 0, result.output
+    assert "wave of 2 orders, 2 sourced jointly" in result.stderr
+    assert "and 0.5 units short" in result.stderr and " 5 units short" not in result.stderr
+
+
+def test_wave_under_a_rank_ruleset_says_why_no_order_is_sourced_jointly(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "orders.jsonl", example_orders(10))
+
+    result = invoke(app, "wave", *data_args(), path, "--brief")   # priority: rank [priority]
+
+    assert result.exit_code == 0, result.output
+    assert "0 sourced jointly" in result.stderr
+    assert "10 under a rank: rule, which fills sources in a fixed order" in result.stderr
+
+
+# -- the command line, tried as a new user would ----------------------------------------
+
+
+def test_the_bundled_examples_without_a_catalog_are_refused_with_a_hint_to_pass_it(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    orders = write_jsonl(tmp_path / "orders.jsonl", example_orders(2))
+    stock = invoke(app, "stock", "--network", EXAMPLES / "network.yaml", EXAMPLES / "stock.csv")
+    source = invoke(app, "source", "--network", EXAMPLES / "network.yaml", "--stock",
+                    EXAMPLES / "stock.csv", "--rules", RULES / "cost.yaml", orders)
+
+    for result in (stock, source):
+        assert result.exit_code == 1
+        assert "too precise for SKU 'FABRIC-LINEN-NATURAL'" in result.stderr
+        assert result.stderr.rstrip().endswith(
+            "needs its catalog, e.g. --catalog examples/catalog.yaml")
+
+
+def test_an_empty_orders_file_says_no_orders_on_stderr(app: typer.Typer, tmp_path: Path) -> None:
+    empty = tmp_path / "orders.jsonl"
+    empty.write_text("", encoding="utf-8")
+
+    for command in ("source", "wave"):
+        result = invoke(app, command, *data_args(), empty)
+        assert (result.exit_code, result.stdout) == (0, ""), command
+        assert f"no orders in {empty}" in result.stderr
+
+
+def test_a_sku_the_catalog_does_not_know_is_warned_about_and_cancelled_unknown_sku(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    orders = one_tee_order(tmp_path, sku="TEE-PLAID-XXL")
+
+    result = invoke(app, "source", *data_args(), orders)
+
+    assert result.exit_code == 0, result.output
+    decided = json.loads(result.stdout)
+    assert [c["reason"] for c in decided["cancelled"]] == ["UNKNOWN_SKU"]
+    assert ("warning: order one-tee line 1: SKU 'TEE-PLAID-XXL' is not in the catalog"
+            in result.stderr)
+
+
+def test_stock_partial_applies_the_good_rows_exits_0_and_lists_the_rejected_ones(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    feed = tmp_path / "stock.csv"
+    feed.write_text("source,sku,qty,mode,effective_at,record_id\n"
+                    "WH-BER,TEE-NAVY-L,3,FULL,2026-11-01T06:00:00+00:00,r1\n"
+                    "WH-NOPE,TEE-NAVY-L,3,FULL,2026-11-01T06:00:00+00:00,r2\n",
+                    encoding="utf-8")
+
+    result = invoke(app, "stock", "--network", EXAMPLES / "network.yaml", "--catalog",
+                    EXAMPLES / "catalog.yaml", "--partial", feed)
+
+    assert result.exit_code == 0, result.output
+    assert "eu\tTEE-NAVY-L\t3" in result.stdout
+    assert f"skipped {feed}:3:1: unknown source 'WH-NOPE'" in result.stderr
+
+
+def test_the_now_hint_is_a_value_that_now_then_accepts(app: typer.Typer, tmp_path: Path) -> None:
+    import re
+
+    orders = write_jsonl(tmp_path / "orders.jsonl", example_orders(1))
+    refused = invoke(app, "source", *data_args(), "--now", "2026-11-05", orders)
+    assert refused.exit_code == 2
+    said = " ".join(refused.output.replace("│", " ").split())   # typer may draw a box
+    hint = re.search(r"has no time zone; try (\S+)", said)
+    assert hint is not None
+
+    accepted = invoke(app, "source", *data_args(), "--now", hint.group(1), orders)
+
+    assert accepted.exit_code == 0, accepted.output
+    assert json.loads(accepted.stdout)["decided_at"] == "2026-11-05T00:00:00+00:00"
+
+
+def test_output_into_a_closed_pipe_ends_quietly_with_status_0() -> None:
+    import subprocess
+    import sys
+
+    # the example orders with explanations: megabytes, far more than a pipe buffers
+    command = [sys.executable, "-c", "from oms_sourcing.cli import main; main()", "source",
+               *map(str, data_args()), str(EXAMPLES / "orders.jsonl")]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()                      # as `| head -1` does
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 0, err
+    assert json.loads(first)["order_id"] == "100001"
+    assert err == ""
+
+
+def test_the_command_modules_do_not_import_each_other() -> None:
+    import ast
+
+    package = ROOT / "oms_sourcing" / "cli"
+    commands = {"_allocation", "_inventory", "_rules"}
+    for name in commands:
+        tree = ast.parse((package / f"{name}.py").read_text(encoding="utf-8"))
+        imported = {node.module for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.module}
+        assert not {f"oms_sourcing.cli.{other}" for other in commands} & imported, name

@@ -41,7 +41,31 @@ def test_a_valid_ruleset_exits_0_with_a_one_line_summary(app: typer.Typer, tmp_p
         "id: x\nversion: 1\nzones: {dach: {countries: [DE, AT, CH]}}\n"
         "rules: [{name: dach, when: {zone: dach}}, {name: rest}]\n",
     )
-    assert run(app, "validate", path) == (0, [f"{path}: ok: 2 rules, 1 zone, 0 warnings"])
+    code, lines = run(app, "validate", path)
+    assert (code, lines[0]) == (0, f"{path}: ok: 2 rules, 1 zone, 0 warnings")
+
+
+def test_validate_without_a_network_or_catalog_says_what_went_unchecked(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "id: x\nversion: 1\nrules: [{name: rest, sources: {include: "
+                           "{groups: [dc_eu]}}}]\n")
+
+    code, alone = run(app, "validate", path)
+    _, with_network = run(app, "validate", path, "--network", EXAMPLES / "network.yaml")
+    _, with_both = run(app, "validate", path, "--network", EXAMPLES / "network.yaml",
+                       "--catalog", EXAMPLES / "catalog.yaml")
+
+    assert code == 0
+    assert alone[1:] == [
+        f"{path}: not checked: source codes, source groups, kinds and tags, and the network's "
+        "zone names (give --network to check them)",
+        f"{path}: not checked: SKUs and SKU tags (give --catalog to check them)",
+    ]
+    assert with_network[1:] == [
+        f"{path}: not checked: SKUs and SKU tags (give --catalog to check them)"]
+    assert len(with_both) == 1 and with_both[0].endswith("checked against the network and "
+                                                         "catalog")
 
 
 def test_warnings_are_printed_and_do_not_fail_unless_strict(
@@ -54,7 +78,7 @@ def test_warnings_are_printed_and_do_not_fail_unless_strict(
     assert lines[1] == f"{path}: ok: 1 rule, 0 zones, 1 warning"
     code, lines = run(app, "validate", path, "--strict")
     assert code == 1
-    assert lines[-1] == f"{path}: failed (--strict): 1 rule, 0 zones, 1 warning"
+    assert lines[1] == f"{path}: failed (--strict): 1 rule, 0 zones, 1 warning"
 
 
 def test_an_invalid_ruleset_exits_1_printing_each_problem_with_its_position(
@@ -146,3 +170,11 @@ def test_schema_refuses_an_unknown_format_with_a_suggestion(app: typer.Typer) ->
         "error: no schema named 'orders'; did you mean 'order'? "
         "(schemas: ruleset, network, catalog, order, feed, allocation-result)"
     ]
+
+
+def test_schema_help_lists_every_schema_it_prints(app: typer.Typer) -> None:
+    result = CliRunner().invoke(app, ["schema", "--help"])
+    assert result.exit_code == 0
+    said = " ".join(result.output.replace("│", " ").split())   # typer draws a box
+    for name in SCHEMA_NAMES:
+        assert name in said
