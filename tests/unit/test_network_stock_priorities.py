@@ -176,3 +176,23 @@ stocks:
 
     assert fill("web_b") == ["DROP-B", "WH-NEAR"]
     assert fill("marketplace") == ["DROP-A", "WH-NEAR"]
+
+
+def test_the_problems_sources_are_in_the_stocks_tie_break_order() -> None:
+    from oms_sourcing.allocation.builder import build_problem
+
+    ledger = StockLedger(NETWORK.codes)
+    ledger.apply_records([StockRecord(code, "MUG", D(3), NOW, f"{code}:MUG")
+                          for code in NETWORK.codes])
+
+    def columns(channel: str) -> tuple[str, ...]:
+        order = Order(OrderId("1001"), NOW, (OrderLine("1", Sku("MUG"), D(2)),),
+                      channel=channel, shipping=Shipping(address=BERLIN))
+        sp = build_problem(order, Policy(), NETWORK, ledger.snapshot(["MUG"]), NOW)
+        assert sp.physical is not None
+        return sp.physical.sources
+
+    # among plans of equal cost the one using earlier sources wins: the stock's order
+    assert columns("web_south") == ("WH-SOUTH", "WH-WEST", "WH-NORTH")
+    assert columns("web_north") == ("WH-NORTH", "WH-SOUTH", "WH-WEST")
+    assert columns("marketplace") == ("WH-NORTH", "WH-SOUTH", "WH-WEST")
