@@ -614,6 +614,9 @@ class _Builder:
         if self.store >= 0 and not virtual:
             used_any[self.store] = True
         keep = np.flatnonzero(used_any)
+        if self.stock_name is not None and self.priority is not self.network.priorities:
+            # columns in tie-break order: the stock's priority, then the network's order
+            keep = keep[np.argsort(self.priority[keep], kind="stable")]
         n_k = len(keep)
         demand = np.array(demand_list, dtype=np.int64)
         allowed = allowed_full[:, keep]

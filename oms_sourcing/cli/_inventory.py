@@ -155,7 +155,7 @@ def stock(
 
     Salable quantity counts the stock's enabled sources that ship or hand over, less
     reservations and the SKU's out-of-stock threshold (the catalog's backorder limit, else the
-    stock's). With --qty, two more columns: whether that quantity is salable, and why.
+    stock's). With --qty, three more columns: the quantity, whether it is salable, and why.
     """
     from oms_sourcing.domain import MAX_DECIMALS, Catalog, parse_quantity
     from oms_sourcing.formats.catalog import load_catalog

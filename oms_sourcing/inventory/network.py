@@ -376,8 +376,7 @@ class SourceNetwork:
         # Per stock, built once: the rank of every source in the stock (its link priority, else
         # its own), and the linked sources that can fulfil (count towards salable quantity).
         self._stock_priority: Mapping[str, IntArray] = MappingProxyType({
-            name: self._priority if not stock.priorities else _frozen_array(np.array(
-                [stock.priority_of(s) for s in self._sources], dtype=np.int64))
+            name: self._priority if not stock.priorities else self._link_priorities(stock)
             for name, stock in self._stocks.items()
         })
         self._salable_sources: Mapping[str, tuple[SourceCode, ...]] = MappingProxyType({
@@ -564,6 +563,11 @@ class SourceNetwork:
             MappingProxyType(members),
             MappingProxyType(by_channel),
         )
+
+    def _link_priorities(self, stock: StockDefinition) -> IntArray:
+        links = dict(stock.priorities)
+        return _frozen_array(np.array(
+            [links.get(s.code, s.priority) for s in self._sources], dtype=np.int64))
 
     def _check_stock_priorities(
         self, stock: StockDefinition, linked: tuple[SourceCode, ...], where: str

@@ -150,7 +150,7 @@ def is_salable_for_qty(
     """
     requested = _plain(parse_quantity(qty, decimals=MAX_DECIMALS, field="qty"))
     sources = network.salable_sources(stock)  # raises for an unknown stock, with a suggestion
-    figure = ledger.salable_qty(sku, sources, network.stocks[stock].out_of_stock_threshold)
+    figure = ledger.salable_detail(sku, sources, network.stocks[stock].out_of_stock_threshold)
     info = ledger.catalog.info(sku)
 
     def result(*errors: SalabilityError, why: str = "") -> SalableResult:

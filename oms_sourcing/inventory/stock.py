@@ -220,7 +220,7 @@ class OrderReserveResult:
 
 class SalableQty(NamedTuple):
     """Magento MSI's salable quantity of one SKU over some sources, and what an is-salable
-    check needs besides (see :meth:`StockLedger.salable_qty`).
+    check needs besides (see :meth:`StockLedger.salable_detail`).
 
     ``qty``: not clamped; ``Decimal('Infinity')`` for a SKU whose stock is not managed.
     ``threshold``: the out-of-stock threshold subtracted (the SKU's own, else the one given).
@@ -503,9 +503,9 @@ class StockLedger(RecordsMixin, ShippingMixin):
             UnknownReferenceError: for an unknown source.
             QuantityError: for a threshold that is not a finite number.
         """
-        return self.salable_qty(sku, sources, threshold).qty
+        return self.salable_detail(sku, sources, threshold).qty
 
-    def salable_qty(
+    def salable_detail(
         self, sku: str, sources: Iterable[str], threshold: Decimal = Decimal(0)
     ) -> SalableQty:
         """:meth:`salable` with the threshold applied and whether any of ``sources`` holds the

@@ -152,3 +152,47 @@ def test_a_network_built_in_code_checks_its_stocks_priorities() -> None:
     with pytest.raises(InputError, match="must be a whole number"):
         SourceNetwork(sources, stocks=(StockDefinition(
             "north", dc, priorities=(("WH-NORTH", True),)),))
+
+
+def test_a_distance_fill_visits_sources_without_coordinates_in_the_stocks_priority_order() -> None:
+    network = parse_network("""\
+sources:
+  - {code: WH-NEAR, priority: 5, groups: [dc], location: {lat: 52.5, lon: 13.4}}
+  - {code: DROP-A, priority: 1, groups: [dc]}
+  - {code: DROP-B, priority: 2, groups: [dc]}
+stocks:
+  - {name: b_first, channels: [web_b], sources: {groups: [dc]}, priorities: {DROP-B: 0}}
+""", "network.yaml")
+    ledger = StockLedger(network.codes)
+    ledger.apply_records([StockRecord(code, "MUG", D(2), NOW, f"{code}:MUG")
+                          for code in network.codes])
+    by_distance = Policy(objective=None, rank=(RankKey.DISTANCE,))
+
+    def fill(channel: str) -> list[str]:
+        order = Order(OrderId("1001"), NOW, (OrderLine("1", Sku("MUG"), D(4)),),
+                      channel=channel, shipping=Shipping(address=BERLIN))
+        result = allocate(order, by_distance, network, ledger.snapshot(["MUG"]), NOW)
+        return sorted(str(s.source) for s in result.shipments)
+
+    assert fill("web_b") == ["DROP-B", "WH-NEAR"]
+    assert fill("marketplace") == ["DROP-A", "WH-NEAR"]
+
+
+def test_the_problems_sources_are_in_the_stocks_tie_break_order() -> None:
+    from oms_sourcing.allocation.builder import build_problem
+
+    ledger = StockLedger(NETWORK.codes)
+    ledger.apply_records([StockRecord(code, "MUG", D(3), NOW, f"{code}:MUG")
+                          for code in NETWORK.codes])
+
+    def columns(channel: str) -> tuple[str, ...]:
+        order = Order(OrderId("1001"), NOW, (OrderLine("1", Sku("MUG"), D(2)),),
+                      channel=channel, shipping=Shipping(address=BERLIN))
+        sp = build_problem(order, Policy(), NETWORK, ledger.snapshot(["MUG"]), NOW)
+        assert sp.physical is not None
+        return sp.physical.sources
+
+    # among plans of equal cost the one using earlier sources wins: the stock's order
+    assert columns("web_south") == ("WH-SOUTH", "WH-WEST", "WH-NORTH")
+    assert columns("web_north") == ("WH-NORTH", "WH-SOUTH", "WH-WEST")
+    assert columns("marketplace") == ("WH-NORTH", "WH-SOUTH", "WH-WEST")

@@ -124,7 +124,7 @@ def test_limited_backorders_of_a_sku_raise_its_salable_quantity_by_their_limit()
     # the SKU's own threshold (-5) overrides the stock's (2)
     assert salable_qty(ledger, NETWORK, "strict", "KETTLE-PREORDER") == 15
     assert ledger.salable("KETTLE-PREORDER", ["WH-BER"]) == 15
-    assert ledger.salable_qty("KETTLE-PREORDER", ["WH-BER"]).threshold == -5
+    assert ledger.salable_detail("KETTLE-PREORDER", ["WH-BER"]).threshold == -5
 
 
 def test_a_sku_without_its_own_threshold_takes_the_stocks() -> None:
