@@ -34,6 +34,7 @@ def demo(
 ) -> None:
     """Source the example orders with the priority and the cost ruleset and compare them."""
     from oms_sourcing.cli._common import source_orders
+    from oms_sourcing.cli._explain import spent
     from oms_sourcing.formats.catalog import load_catalog
     from oms_sourcing.formats.network import load_network
     from oms_sourcing.formats.orders import load_orders
@@ -80,8 +81,11 @@ def demo(
             fresh = StockLedger(network.codes, catalog)
             apply_feed(fresh, feed)
             summary = _RunSummary(f"{name}\n({ruleset.id})")
-            for result in source_orders(orders, ruleset, network, fresh, catalog, apply=True):
-                summary.add(result)
+            decided = source_orders(orders, ruleset, network, fresh, catalog, apply=True)
+            for order, result in zip(orders, decided, strict=True):
+                # money at the lanes' prices, not the rule's weighted score: the two
+                # rulesets weigh different terms, so only money compares
+                summary.add(result, spent(result, order, network).total)
             rows.append(summary)
 
     table = Table(title=f"Sourcing {len(orders)} orders, reserving stock as each is decided")
@@ -99,7 +103,7 @@ def demo(
     metric("backordered units", lambda r: _fmt(r.backordered))
     metric("held lines", lambda r: str(r.held_lines))
     metric("units shipped or transferred", lambda r: _fmt(r.shipped))
-    metric(f"total cost ({network.currency})", lambda r: f"{r.cost:,.2f}")
+    metric(f"shipping and transfers ({network.currency})", lambda r: f"{r.cost:,.2f}")
     metric(f"cost per unit ({network.currency})",
            lambda r: f"{r.cost / r.shipped:,.3f}" if r.shipped else "—")
     metric(f"cost vs {names[0]}", lambda r: "—" if r is rows[0] or not base
@@ -124,14 +128,14 @@ class _RunSummary:
         self.shipped = Decimal(0)
         self.statuses: Counter[str] = Counter()
 
-    def add(self, result: AllocationResult) -> None:
+    def add(self, result: AllocationResult, money: Decimal) -> None:
         parcels = len(result.shipments) + len(result.transfers)
         self.orders += 1
         self.shipments += parcels
         self.split += parcels > 1
         self.backordered += sum((b.line.qty for b in result.backorders), Decimal(0))
         self.held_lines += len({h.line.line_id for h in result.held})
-        self.cost += result.objective
+        self.cost += money
         self.shipped += sum((lq.qty for s in result.shipments if s.source is not None
                              for lq in s.lines), Decimal(0))
         self.shipped += sum((lq.qty for t in result.transfers for lq in t.lines), Decimal(0))

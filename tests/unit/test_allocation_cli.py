@@ -173,7 +173,40 @@ def test_demo_compares_the_priority_and_the_cost_ruleset(app: typer.Typer) -> No
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "msi-priority" in out and "cost-optimal" in out
-    assert "split rate" in out and "total cost" in out and "cost vs priority" in out
+    assert "split rate" in out and "shipping and transfers" in out and "cost vs priority" in out
+
+
+def test_demo_compares_the_money_spent_not_the_rules_weighted_scores(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    import shutil
+
+    from oms_sourcing import load_network
+    from oms_sourcing.formats.orders import load_orders
+
+    folder, rules = tmp_path / "data", tmp_path / "rulesets"
+    folder.mkdir()
+    rules.mkdir()
+    for name in ("network.yaml", "catalog.yaml"):
+        shutil.copy(EXAMPLES / name, folder / name)
+    shutil.copy(RULES / "priority.yaml", rules / "priority.yaml")
+    # the cost rule charges 100 per parcel in its score: no money is spent on that
+    (rules / "cost.yaml").write_text("id: heavy\nversion: 1\ndefaults:\n  objective: "
+                                     "{shipping_cost: 1, shipments: 100}\nrules:\n"
+                                     "  - name: all\n", encoding="utf-8")
+    (folder / "stock.csv").write_text("source,sku,qty,mode,effective_at,record_id\n"
+                                      "WH-BER,TEE-NAVY-S,5,FULL,2026-11-01T06:00:00+00:00,r1\n",
+                                      encoding="utf-8")
+    orders = one_tee_order(tmp_path)
+    shutil.copy(orders, folder / "orders.jsonl")
+    price = load_network(EXAMPLES / "network.yaml").shipping_cost(
+        "WH-BER", load_orders(orders)[0].destination, 1)
+
+    out = invoke(app, "demo", folder, "--rules-dir", rules).stdout
+
+    row = next(line for line in out.splitlines() if "shipping and transfers" in line)
+    assert row.split("│")[2:4] == [f" {price:,.2f} ".rjust(len(row.split("│")[2])),
+                                   f" {price:,.2f} ".rjust(len(row.split("│")[3]))]
 
 
 def test_demo_with_a_missing_rules_folder_names_the_file_and_exits_1(
