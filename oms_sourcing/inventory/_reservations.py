@@ -324,8 +324,10 @@ class ShippingMixin:
         picks: tuple[tuple[int, int], ...], counted: tuple[int, ...],
     ) -> ShipResult:
         taken = dict(picks)
+        left = line.still_reserved()
         return ShipResult(
             status, order_id, line_id, self._public(line.shipped_cells(picks)),
-            self._public(line.shipped_cells(tuple((n, taken[n]) for n in counted))),
-            self._public(line.still_reserved()),
+            self._public(line.shipped_cells(tuple((n, taken[n]) for n in counted)))
+            if counted else (),
+            self._public(left) if left else (),
         )

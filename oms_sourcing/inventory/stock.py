@@ -341,6 +341,7 @@ class StockLedger(RecordsMixin, ShippingMixin):
         # absolute 0 for every stock-managed SKU it did not list, those first seen later too
         self._resets: list[tuple[datetime, str] | None] = [None] * len(codes)
         self._seen_resets: list[set[tuple[datetime, str]]] = [set() for _ in codes]
+        self._ever_out: set[str] = set()  # SKUs a record ever said out of stock somewhere
         self._held: dict[tuple[str, str], Line] = {}    # open, in the order they were made
         self._closed: dict[tuple[str, str], Line] = {}  # shipped or released: kept for retries
         self._lock = threading.Lock()
@@ -512,7 +513,8 @@ class StockLedger(RecordsMixin, ShippingMixin):
     def _freeze(self, entry: _SkuEntry) -> SkuStock:
         available = entry.on_hand - entry.reserved
         available -= entry.safety
-        if not entry.in_stock.all():  # an out-of-stock cell counts at most 0 on hand
+        if entry.sku in self._ever_out and not entry.in_stock.all():
+            # an out-of-stock cell counts at most 0 on hand
             out = ~entry.in_stock
             available[out] -= np.maximum(entry.on_hand[out], 0)
         available.flags.writeable = False
