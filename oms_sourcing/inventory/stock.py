@@ -40,7 +40,8 @@ A key is reserved once. Shipping part of a line (``qty`` with a ``shipment_id``,
 key of that shipment) leaves the rest reserved; when all of it has shipped, or it is released,
 the line is *closed* and kept: a late retry of its reservation answers ``ALREADY_SHIPPED`` /
 ``ALREADY_RELEASED``, a retried shipment ``ALREADY_SHIPPED``, a retried release the same, and
-none changes stock. Sourcing a released line again takes a new line id.
+none changes stock. Sourcing a released line again takes a new line id. Closed lines are kept
+for the ledger's lifetime (a few hundred bytes each), as a database keeps their rows.
 
 (Applying records lives in the private ``_records`` module, a line's reservation bookkeeping in
 ``_reservations``; their public names are re-exported here.)
