@@ -41,7 +41,8 @@ key of that shipment) leaves the rest reserved; when all of it has shipped, or i
 the line is *closed* and kept: a late retry of its reservation answers ``ALREADY_SHIPPED`` /
 ``ALREADY_RELEASED``, a retried shipment ``ALREADY_SHIPPED``, a retried release the same, and
 none changes stock. Sourcing a released line again takes a new line id. Closed lines are kept
-for the ledger's lifetime (a few hundred bytes each), as a database keeps their rows.
+for the ledger's lifetime (about 0.8 KB per shipped line, its stock adjustment included), as
+a database keeps their rows.
 
 (Applying records lives in the private ``_records`` module, a line's reservation bookkeeping in
 ``_reservations``; their public names are re-exported here.)
