@@ -40,7 +40,9 @@ A key is reserved once. Shipping part of a line (``qty`` with a ``shipment_id``,
 key of that shipment) leaves the rest reserved; when all of it has shipped, or it is released,
 the line is *closed* and kept: a late retry of its reservation answers ``ALREADY_SHIPPED`` /
 ``ALREADY_RELEASED``, a retried shipment ``ALREADY_SHIPPED``, a retried release the same, and
-none changes stock. Sourcing a released line again takes a new line id. Closed lines are kept
+none changes stock. Sourcing a released line again takes a new line id (``"3#2"``): each
+attempt its own key, so a late retry of an earlier attempt's ship or release cannot touch a
+later one. Closed lines are kept
 for the ledger's lifetime (about 0.8 KB per shipped line, its stock adjustment included), as
 a database keeps their rows.
 
