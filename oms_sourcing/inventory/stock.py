@@ -42,9 +42,8 @@ the line is *closed* and kept: a late retry of its reservation answers ``ALREADY
 ``ALREADY_RELEASED``, a retried shipment ``ALREADY_SHIPPED``, a retried release the same, and
 none changes stock. Sourcing a released line again takes a new line id (``"3#2"``): each
 attempt its own key, so a late retry of an earlier attempt's ship or release cannot touch a
-later one. Closed lines are kept
-for the ledger's lifetime (about 0.8 KB per shipped line, its stock adjustment included), as
-a database keeps their rows.
+later one. Closed lines are kept for the ledger's lifetime (about 0.8 KB per shipped line, its
+stock adjustment included), as a database keeps their rows.
 
 (Applying records lives in the private ``_records`` module, a line's reservation bookkeeping in
 ``_reservations``; their public names are re-exported here.)
