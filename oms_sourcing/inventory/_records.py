@@ -173,6 +173,7 @@ class RecordsMixin:
     _seen_ids: set[str]
     _resets: list[tuple[datetime, str] | None]
     _seen_resets: list[set[tuple[datetime, str]]]
+    _ever_out: set[str]
 
     if TYPE_CHECKING:
         def index(self, source: str) -> int: ...
@@ -365,5 +366,7 @@ class RecordsMixin:
         if in_stock is not None and (cell.status_version is None or version > cell.status_version):
             cell.status_version = version
             entry.in_stock[i] = in_stock
+            if not in_stock:
+                self._ever_out.add(entry.sku)
         entry.cached = None
         return RecordOutcome.APPLIED, None

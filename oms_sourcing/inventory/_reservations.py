@@ -262,6 +262,12 @@ class ShippingMixin:
                 return ShipResult(ShipStatus.ALREADY_SHIPPED, order_id, line_id,
                                   self._public(line.shipped_cells()))
             picks = self._picks(line, where, at_source, asked)
+            if not picks:  # a retry of a shipment of everything at ``at_source``
+                there = tuple((n, units) for n, units in enumerate(line.shipped)
+                              if units and line.cells[n][0] == at_source)
+                return self._shipped(
+                    ShipStatus.ALREADY_SHIPPED, order_id, line_id, line, there, ()
+                )
             counted: list[int] = []
             for n, units in picks:
                 i, sku, _ = line.cells[n]
@@ -292,6 +298,11 @@ class ShippingMixin:
         positions = [n for n, (i, _, _) in enumerate(line.cells)
                      if line.open[n] and (at_source is None or i == at_source)]
         if at_source is not None and not positions:
+            if qty is None and any(
+                units for (i, _, _), units in zip(line.cells, line.shipped, strict=True)
+                if i == at_source
+            ):
+                return ()  # everything there shipped before: the caller says ALREADY_SHIPPED
             raise InputError(
                 f"{where} holds nothing reserved at {self._codes[at_source]}; it holds "
                 f"{self._describe(self._public(line.still_reserved()))}",
@@ -324,8 +335,10 @@ class ShippingMixin:
         picks: tuple[tuple[int, int], ...], counted: tuple[int, ...],
     ) -> ShipResult:
         taken = dict(picks)
+        left = line.still_reserved()
         return ShipResult(
             status, order_id, line_id, self._public(line.shipped_cells(picks)),
-            self._public(line.shipped_cells(tuple((n, taken[n]) for n in counted))),
-            self._public(line.still_reserved()),
+            self._public(line.shipped_cells(tuple((n, taken[n]) for n in counted)))
+            if counted else (),
+            self._public(left) if left else (),
         )

@@ -40,7 +40,10 @@ A key is reserved once. Shipping part of a line (``qty`` with a ``shipment_id``,
 key of that shipment) leaves the rest reserved; when all of it has shipped, or it is released,
 the line is *closed* and kept: a late retry of its reservation answers ``ALREADY_SHIPPED`` /
 ``ALREADY_RELEASED``, a retried shipment ``ALREADY_SHIPPED``, a retried release the same, and
-none changes stock. Sourcing a released line again takes a new line id.
+none changes stock. Sourcing a released line again takes a new line id (``"3#2"``): each
+attempt its own key, so a late retry of an earlier attempt's ship or release cannot touch a
+later one. Closed lines are kept for the ledger's lifetime (about 0.8 KB per shipped line, its
+stock adjustment included), as a database keeps their rows.
 
 (Applying records lives in the private ``_records`` module, a line's reservation bookkeeping in
 ``_reservations``; their public names are re-exported here.)
@@ -359,6 +362,7 @@ class StockLedger(RecordsMixin, ShippingMixin):
         # absolute 0 for every stock-managed SKU it did not list, those first seen later too
         self._resets: list[tuple[datetime, str] | None] = [None] * len(codes)
         self._seen_resets: list[set[tuple[datetime, str]]] = [set() for _ in codes]
+        self._ever_out: set[str] = set()  # SKUs a record ever said out of stock somewhere
         self._held: dict[tuple[str, str], Line] = {}    # open, in the order they were made
         self._closed: dict[tuple[str, str], Line] = {}  # shipped or released: kept for retries
         self._lock = threading.Lock()
@@ -555,7 +559,8 @@ class StockLedger(RecordsMixin, ShippingMixin):
     def _freeze(self, entry: _SkuEntry) -> SkuStock:
         available = entry.on_hand - entry.reserved
         available -= entry.safety
-        if not entry.in_stock.all():  # an out-of-stock cell counts at most 0 on hand
+        if entry.sku in self._ever_out and not entry.in_stock.all():
+            # an out-of-stock cell counts at most 0 on hand
             out = ~entry.in_stock
             available[out] -= np.maximum(entry.on_hand[out], 0)
         available.flags.writeable = False

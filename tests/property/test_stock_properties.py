@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oms_sourcing.errors import QuantityError, ReservationConflictError
+from oms_sourcing.errors import InputError, ReservationConflictError
 from oms_sourcing.inventory.feeds import apply_feed, parse_feed_rows
 from oms_sourcing.inventory.stock import ReserveStatus, ShipStatus, StockLedger, StockRecord
 
@@ -273,6 +273,8 @@ line_op = st.one_of(
     st.tuples(st.just("ship"), st.sampled_from(ORDERS[:2]), st.integers(1, 23)),
     st.tuples(st.just("ship part"), st.sampled_from(ORDERS[:2]), st.integers(1, 23),
               st.sampled_from(["parcel-1", "parcel-2"]), st.integers(1, 2)),
+    st.tuples(st.just("ship at"), st.sampled_from(ORDERS[:2]), st.integers(1, 23),
+              st.sampled_from(SOURCES)),
 )
 
 
@@ -300,11 +302,15 @@ def test_retried_reservations_shipments_and_releases_never_ship_a_line_twice(
         try:
             if op[0] == "ship":
                 result = ledger.ship(order, "1", at=at(op[2]))
+            elif op[0] == "ship at":
+                result = ledger.ship(order, "1", at=at(op[2]), source=op[3])
             else:
                 result = ledger.ship(order, "1", at=at(op[2]), qty=Decimal(op[4]),
                                      shipment_id=op[3])
-        except (QuantityError, ReservationConflictError):
-            continue  # more than is left, or a shipment id used for another quantity
+        except (InputError, ReservationConflictError):
+            # more than is left (a QuantityError), a source the line holds nothing at, or a
+            # shipment id used for another quantity
+            continue
         if result.status is ShipStatus.SHIPPED:
             shipped[order] = shipped.get(order, Decimal(0)) + sum(a.qty for a in result.shipped)
     for order, total in shipped.items():

@@ -655,6 +655,17 @@ def test_a_part_shipment_of_a_line_split_over_sources_names_its_source() -> None
     assert ledger.reserved("WH-BER", "LAMP-OAK") == 2 and ledger.on_hand("WH-MUC", "LAMP-OAK") == 0
 
 
+def test_shipping_what_a_source_holds_twice_ships_it_once() -> None:
+    ledger = lamp_ledger()
+    ledger.reserve("1001", "1", [("WH-BER", "LAMP-OAK", d(3)), ("WH-MUC", "LAMP-OAK", d(2))])
+    ledger.ship("1001", "1", at=at(10), source="WH-MUC")
+    retry = ledger.ship("1001", "1", at=at(10), source="WH-MUC")
+    assert retry.status is ShipStatus.ALREADY_SHIPPED
+    assert retry.shipped == (Allocation("WH-MUC", "LAMP-OAK", d(2)),)
+    assert retry.remaining == (Allocation("WH-BER", "LAMP-OAK", d(3)),)
+    assert ledger.on_hand("WH-MUC", "LAMP-OAK") == 0 and ledger.reserved("WH-BER", "LAMP-OAK") == 3
+
+
 def test_releasing_after_a_part_shipment_gives_back_only_the_rest() -> None:
     ledger = lamp_ledger()
     ledger.reserve("1001", "1", [("WH-BER", "LAMP-OAK", d(4))])
