@@ -21,6 +21,7 @@ __all__ = ["JsonProblem", "line_col", "loads", "locate", "raw_decode"]
 _DECODER = json.JSONDecoder(parse_float=Decimal)
 _WS = re.compile(r"[ \t\n\r]*")
 _LONG_DIGITS = re.compile(r"\d{4300,}")
+_HUGE_EXPONENT = re.compile(r"-?\d+(?:\.\d+)?[eE][-+]?\d{7,}")
 
 
 class JsonProblem(Exception):
@@ -58,6 +59,11 @@ def raw_decode(text: str, pos: int = 0, *, unit: str = "file") -> tuple[Any, int
     except RecursionError:
         raise JsonProblem(pos, "JSON nested too deeply (arrays or objects inside each other "
                                "thousands of levels deep); refusing to read it") from None
+    except ArithmeticError:
+        # decimal.InvalidOperation: an exponent beyond what Decimal holds (1e9999999999999999999)
+        found = _HUGE_EXPONENT.search(text, pos)
+        raise JsonProblem(found.start() if found else pos,
+                          "a number with an exponent out of range; no field takes it") from None
     except ValueError:
         # Python refuses to convert an integer of more than 4,300 digits
         found = _LONG_DIGITS.search(text, pos)

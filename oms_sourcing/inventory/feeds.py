@@ -352,6 +352,16 @@ def _unknown_key_message(key: str, what: str) -> str:
     return f"unknown {what} {key!r} (allowed: {', '.join(FEED_COLUMNS)})"
 
 
+def _csv_problem(path: str, line: int, err: csv.Error) -> Problem:
+    # a field over the csv module's limit (131,072 characters), most often a quote that is never
+    # closed and swallows the rest of the file; nothing after it can be read
+    what = (
+        f"a field longer than {csv.field_size_limit():,} characters"
+        if "field limit" in str(err) else f"unreadable CSV ({err})"
+    )
+    return Problem(path, line, 1, f"{what}; is a quote (\") left open? Nothing after it was read")
+
+
 def _parse_csv(lines: Iterable[str], path: str) -> Feed:
     reader = csv.reader(lines)
     try:
@@ -360,6 +370,8 @@ def _parse_csv(lines: Iterable[str], path: str) -> Feed:
         problem = Problem(path, 1, 1, f"empty feed; the first line must be the header "
                                       f"{','.join(REQUIRED_COLUMNS)}[,status]")
         return Feed(path, (), (problem,))
+    except csv.Error as err:
+        return Feed(path, (), (_csv_problem(path, 1, err),))
     names = [h.strip().lower() for h in header]
     header_problems: list[Problem] = []
     columns: dict[str, int] = {}
@@ -394,15 +406,7 @@ def _parse_csv(lines: Iterable[str], path: str) -> Feed:
         except StopIteration:
             break
         except csv.Error as err:
-            # a field over the csv module's limit (131,072 characters), most often a quote that
-            # is never closed and swallows the rest of the file; nothing after it can be read
-            what = (
-                f"a field longer than {csv.field_size_limit():,} characters"
-                if "field limit" in str(err) else f"unreadable CSV ({err})"
-            )
-            parser.problems.append(Problem(
-                path, last + 1, 1, f"{what}; is a quote (\") left open? Nothing after it was read",
-            ))
+            parser.problems.append(_csv_problem(path, last + 1, err))
             break
         line = last + 1  # a quoted field may span lines: report where the record starts
         last = reader.line_num

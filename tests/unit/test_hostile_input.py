@@ -74,8 +74,9 @@ def test_an_alias_bomb_in_a_network_is_refused_without_expanding_it(tmp_path: Pa
     [
         (ORDER % (LINE % ("9" * 5000)), ":1:108: a number of 5,000 digits"),
         ("[" * 100_000 + "]" * 100_000, ":1:1: JSON nested too deeply"),
+        (ORDER % (LINE % "1e9999999999999999999"), ":1:108: a number with an exponent out of"),
     ],
-    ids=["huge-int", "deep-arrays"],
+    ids=["huge-int", "deep-arrays", "huge-exponent"],
 )
 def test_hostile_json_is_a_positioned_problem_of_the_order_loader(
     tmp_path: Path, suffix: str, text: str, expected: str
@@ -91,8 +92,9 @@ def test_hostile_json_is_a_positioned_problem_of_the_order_loader(
     [
         ('{"qty": ' + "9" * 5000 + "}\n", ":1:1: a number of 5,000 digits"),
         ("[" * 100_000 + "]" * 100_000 + "\n", ":1:1: JSON nested too deeply"),
+        ('{"qty": 1e9999999999999999999}\n', ":1:1: a number with an exponent out of range"),
     ],
-    ids=["huge-int", "deep-arrays"],
+    ids=["huge-int", "deep-arrays", "huge-exponent"],
 )
 def test_hostile_json_lines_are_problems_of_the_feed(
     tmp_path: Path, text: str, expected: str
@@ -122,3 +124,10 @@ def test_a_plain_digit_quantity_meets_the_same_limit_as_any_other(
     feed = read_feed(path)
     assert not feed.rows
     assert str(feed.problems[0]).startswith(f"{path}:2:3: qty '{qty}' is too large"), feed.problems
+
+
+def test_a_header_over_the_csv_modules_limit_is_a_problem_of_line_1(tmp_path: Path) -> None:
+    path = tmp_path / "stock.csv"
+    path.write_text('"source' + "x" * 200_000 + "\n", encoding="utf-8")
+    feed = read_feed(path)
+    assert str(feed.problems[0]).startswith(f"{path}:1:1: a field longer than 131,072 characters")
