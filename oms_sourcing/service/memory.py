@@ -1,0 +1,342 @@
+"""The in-memory adapter: a store of dicts and a ``StockLedger``, and its unit of work.
+
+One unit of work at a time holds the store's lock (transactions are serialisable). Writes go
+straight into the store and are journaled: ``rollback()`` (or leaving the block without
+``commit()``) undoes them in reverse order, and restores the stock ledger to the state it had
+before the transaction's first stock write (a copy taken lazily, so commands that do not touch
+stock pay nothing). A command that fails midway therefore leaves nothing half done.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+
+from oms_sourcing.domain import Catalog
+from oms_sourcing.inventory.stock import (
+    OrderReserveResult,
+    ReleaseResult,
+    Reservation,
+    SalableQty,
+    ShipResult,
+    StockFact,
+    StockLedger,
+    StockSnapshot,
+    StockUpdate,
+)
+from oms_sourcing.lifecycle import Event, LineStatus, StockChanged
+from oms_sourcing.service.model import (
+    DecisionRecord,
+    IdempotencyRecord,
+    OrderRecord,
+    OutboxMessage,
+    RequestRecord,
+    RulesetVersion,
+)
+
+__all__ = ["MemoryStore", "MemoryUnitOfWork"]
+
+_MISSING = object()
+_FIXED = frozenset({"_lock", "_catalog", "_codes", "_index"})
+_WAITING = frozenset({LineStatus.BACKORDERED, LineStatus.HELD})
+
+
+class MemoryStore:
+    """Everything the service keeps, in memory. ``ledger``: the stock (a ``StockLedger``)."""
+
+    def __init__(self, ledger: StockLedger) -> None:
+        self.ledger = ledger
+        self.lock = threading.RLock()
+        self.orders: dict[str, OrderRecord] = {}
+        self.requests: dict[str, RequestRecord] = {}
+        self.decisions: dict[str, DecisionRecord] = {}
+        self.outbox: list[OutboxMessage] = []
+        self.delivered: set[str] = set()
+        self.idempotency: dict[str, IdempotencyRecord] = {}
+        self.rulesets: dict[tuple[str, str], RulesetVersion] = {}
+        self.active: list[tuple[str, str]] = []      # activation history; the last is active
+        self.counters: dict[str, int] = {}
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+
+class _Journal:
+    """Undo records of one transaction, applied in reverse on rollback."""
+
+    def __init__(self) -> None:
+        self.undo: list[Callable[[], None]] = []
+
+    def put(self, mapping: MutableMapping[Any, Any], key: object, value: object) -> None:
+        old = mapping.get(key, _MISSING)
+        mapping[key] = value
+
+        def restore() -> None:
+            if old is _MISSING:
+                mapping.pop(key, None)
+            else:
+                mapping[key] = old
+
+        self.undo.append(restore)
+
+    def call(self, undo: Callable[[], None]) -> None:
+        self.undo.append(undo)
+
+    def roll_back(self) -> None:
+        while self.undo:
+            self.undo.pop()()
+
+
+class _Repo:
+    def __init__(self, store: MemoryStore, journal: _Journal) -> None:
+        self._store = store
+        self._journal = journal
+
+    def _next(self, name: str) -> int:
+        n = self._store.counters.get(name, 0) + 1
+        self._journal.put(self._store.counters, name, n)
+        return n
+
+
+class MemoryOrders(_Repo):
+    def get(self, order_id: str) -> OrderRecord | None:
+        return self._store.orders.get(order_id)
+
+    def save(self, record: OrderRecord) -> OrderRecord:
+        if record.seq == 0:
+            record = replace(record, seq=self._next("orders"))
+        self._journal.put(self._store.orders, record.order_id, record)
+        return record
+
+    def _sorted(self, records: Iterable[OrderRecord]) -> list[OrderRecord]:
+        return sorted(records, key=lambda r: (r.order.created_at, r.seq))
+
+    def waiting(self, skus: frozenset[str] | None) -> list[OrderRecord]:
+        def waits(record: OrderRecord) -> bool:
+            for line, state in zip(record.order.lines, record.state.lines, strict=True):
+                if state.status in _WAITING and (skus is None or line.sku in skus):
+                    return True
+            return False
+
+        return self._sorted(r for r in self._store.orders.values() if waits(r))
+
+    def with_open_holds(self, now: datetime) -> list[OrderRecord]:
+        return self._sorted(
+            r for r in self._store.orders.values()
+            if any(h.is_open and h.until is not None and h.until <= now for h in r.state.holds)
+        )
+
+    def awaiting_return(self, order_id: str, line_id: str) -> list[OrderRecord]:
+        return self._sorted(r for r in self._store.orders.values()
+                            if r.awaits_return == (order_id, line_id))
+
+    def children(self, order_id: str) -> list[OrderRecord]:
+        return self._sorted(r for r in self._store.orders.values()
+                            if r.order.parent_order == order_id)
+
+
+class MemoryRequests(_Repo):
+    def get(self, request_id: str) -> RequestRecord | None:
+        return self._store.requests.get(request_id)
+
+    def save(self, record: RequestRecord) -> None:
+        self._journal.put(self._store.requests, record.request_id, record)
+
+    def for_order(self, order_id: str) -> list[RequestRecord]:
+        return [r for r in self._store.requests.values() if r.order_id == order_id]
+
+
+class MemoryDecisions(_Repo):
+    def add(self, record: DecisionRecord) -> DecisionRecord:
+        self._next("decisions")
+        # one sequence with the outbox, so an order's flow reads back in order
+        record = replace(record, seq=self._next("outbox"))
+        self._journal.put(self._store.decisions, record.decision_id, record)
+        return record
+
+    def get(self, decision_id: str) -> DecisionRecord | None:
+        return self._store.decisions.get(decision_id)
+
+    def for_order(self, order_id: str) -> list[DecisionRecord]:
+        return [d for d in self._store.decisions.values() if d.order_id == order_id]
+
+    def count(self) -> int:
+        return self._store.counters.get("decisions", 0)
+
+
+class MemoryOutbox(_Repo):
+    def add(self, order_id: str | None, event: Event | StockChanged) -> OutboxMessage:
+        n = self._next("outbox")
+        message = OutboxMessage(f"evt-{n:09d}", n, order_id, event)
+        outbox = self._store.outbox
+        outbox.append(message)
+        self._journal.call(lambda: outbox.remove(message))
+        return message
+
+    def pending(self, limit: int = 100) -> list[OutboxMessage]:
+        delivered = self._store.delivered
+        return [m for m in self._store.outbox if m.id not in delivered][:limit]
+
+    def mark_delivered(self, message_id: str) -> None:
+        delivered = self._store.delivered
+        if message_id not in delivered:
+            delivered.add(message_id)
+            self._journal.call(lambda: delivered.discard(message_id))
+
+    def for_order(self, order_id: str) -> list[OutboxMessage]:
+        return [m for m in self._store.outbox if m.order_id == order_id]
+
+
+class MemoryIdempotency(_Repo):
+    def get(self, key: str) -> IdempotencyRecord | None:
+        return self._store.idempotency.get(key)
+
+    def add(self, record: IdempotencyRecord) -> None:
+        self._journal.put(self._store.idempotency, record.key, record)
+
+
+class MemoryRulesets(_Repo):
+    def add(self, version: RulesetVersion) -> None:
+        self._journal.put(self._store.rulesets, version.key, version)
+
+    def get(self, ruleset_id: str, version: str) -> RulesetVersion | None:
+        return self._store.rulesets.get((ruleset_id, version))
+
+    def active(self) -> RulesetVersion | None:
+        return self._store.rulesets[self._store.active[-1]] if self._store.active else None
+
+    def activate(self, ruleset_id: str, version: str, at: datetime) -> None:
+        key = (ruleset_id, version)
+        self._journal.put(self._store.rulesets, key,
+                          replace(self._store.rulesets[key], activated_at=at))
+        history = self._store.active
+        history.append(key)
+        self._journal.call(lambda: history.remove(key))
+
+    def versions(self) -> list[RulesetVersion]:
+        return list(self._store.rulesets.values())
+
+
+class JournaledStock:
+    """The store's ``StockLedger`` seen through a transaction: before the first write, the
+    ledger's state is copied, and ``restore()`` puts it back (the ledger object stays the same,
+    so snapshots and references stay valid)."""
+
+    def __init__(self, ledger: StockLedger) -> None:
+        self._ledger = ledger
+        self._saved: dict[str, Any] | None = None
+
+    def _checkpoint(self) -> None:
+        if self._saved is None:
+            state = vars(self._ledger)
+            # the catalog and the source codes never change; everything else is copied
+            memo: dict[int, Any] = {id(self._ledger.catalog): self._ledger.catalog}
+            self._saved = {k: copy.deepcopy(v, memo) for k, v in state.items()
+                           if k not in _FIXED}
+
+    def restore(self) -> None:
+        if self._saved is not None:
+            for k, v in self._saved.items():
+                setattr(self._ledger, k, v)
+            self._saved = None
+
+    def forget(self) -> None:
+        self._saved = None
+
+    @property
+    def source_codes(self) -> tuple[str, ...]:
+        return self._ledger.source_codes
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._ledger.catalog
+
+    def snapshot(self, skus: Iterable[str]) -> StockSnapshot:
+        return self._ledger.snapshot(skus)
+
+    def reserve_order(
+        self, order_id: str, lines: Mapping[str, Sequence[tuple[str, str, Decimal]]]
+    ) -> OrderReserveResult:
+        self._checkpoint()
+        return self._ledger.reserve_order(order_id, lines)
+
+    def release(self, order_id: str, line_id: str) -> ReleaseResult:
+        self._checkpoint()
+        return self._ledger.release(order_id, line_id)
+
+    def ship(
+        self, order_id: str, line_id: str, *, at: datetime, qty: Decimal | None = None,
+        source: str | None = None, shipment_id: str | None = None,
+    ) -> ShipResult:
+        self._checkpoint()
+        return self._ledger.ship(order_id, line_id, at=at, qty=qty, source=source,
+                                 shipment_id=shipment_id)
+
+    def apply_records(
+        self,
+        records: Sequence[StockFact],
+        *,
+        zero_unlisted: Mapping[str, tuple[datetime, str]] | None = None,
+        report_unlisted: Iterable[str] = (),
+    ) -> StockUpdate:
+        self._checkpoint()
+        return self._ledger.apply_records(records, zero_unlisted=zero_unlisted,
+                                          report_unlisted=report_unlisted)
+
+    def reservation(self, order_id: str, line_id: str) -> Reservation | None:
+        return self._ledger.reservation(order_id, line_id)
+
+    def on_hand(self, source: str, sku: str) -> Decimal:
+        return self._ledger.on_hand(source, sku)
+
+    def salable_qty(
+        self, sku: str, sources: Iterable[str], threshold: Decimal = Decimal(0)
+    ) -> SalableQty:
+        return self._ledger.salable_qty(sku, sources, threshold)
+
+
+class MemoryUnitOfWork:
+    """A transaction over a :class:`MemoryStore` (see the module docstring)."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._journal = _Journal()
+        self._stock = JournaledStock(store.ledger)
+        self.stock = self._stock
+        self.orders = MemoryOrders(store, self._journal)
+        self.requests = MemoryRequests(store, self._journal)
+        self.decisions = MemoryDecisions(store, self._journal)
+        self.outbox = MemoryOutbox(store, self._journal)
+        self.idempotency = MemoryIdempotency(store, self._journal)
+        self.rulesets = MemoryRulesets(store, self._journal)
+        self._entered = False
+
+    def __enter__(self) -> MemoryUnitOfWork:
+        self._store.lock.acquire()
+        self._entered = True
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            if self._entered:
+                self._entered = False
+                self._store.lock.release()
+
+    def commit(self) -> None:
+        self._journal.undo.clear()
+        self._stock.forget()
+
+    def rollback(self) -> None:
+        self._journal.roll_back()
+        self._stock.restore()
