@@ -223,31 +223,84 @@ class MemoryRulesets(_Repo):
         return list(self._store.rulesets.values())
 
 
+def _copied(value: Any) -> Any:
+    return value if value is _MISSING else copy.deepcopy(value)
+
+
 class JournaledStock:
-    """The store's ``StockLedger`` seen through a transaction: before the first write, the
-    ledger's state is copied, and ``restore()`` puts it back (the ledger object stays the same,
-    so snapshots and references stay valid)."""
+    """The store's ``StockLedger`` seen through a transaction, with undo.
+
+    Before a write, the part of the ledger it can touch is copied once per transaction: for a
+    reservation, release or shipment the SKUs and the order lines it names (and, for a
+    shipment, the sources' known SKUs); for stock records the whole ledger. ``restore()``
+    puts the copies back into the same ledger object, so references to it stay valid. (This
+    reads the ledger's private state: it is the in-memory adapter's own business; a database
+    rolls back by itself.)
+    """
 
     def __init__(self, ledger: StockLedger) -> None:
         self._ledger = ledger
-        self._saved: dict[str, Any] | None = None
+        self._full: dict[str, Any] | None = None
+        self._entries: dict[str, Any] = {}
+        self._keys: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._known: dict[int, set[str]] = {}
 
-    def _checkpoint(self) -> None:
-        if self._saved is None:
-            state = vars(self._ledger)
-            # the catalog and the source codes never change; everything else is copied
+    def _state(self) -> dict[str, Any]:
+        return vars(self._ledger)
+
+    def _save_all(self) -> None:
+        if self._full is None:
             memo: dict[int, Any] = {id(self._ledger.catalog): self._ledger.catalog}
-            self._saved = {k: copy.deepcopy(v, memo) for k, v in state.items()
-                           if k not in _FIXED}
+            self._full = {k: copy.deepcopy(v, memo) for k, v in self._state().items()
+                          if k not in _FIXED}
+
+    def _save(self, order_id: str, line_ids: Iterable[str], skus: Iterable[str],
+              sources: Iterable[int] = ()) -> None:
+        state = self._state()
+        entries, held, closed = state["_entries"], state["_held"], state["_closed"]
+        for sku in skus:
+            if sku not in self._entries:
+                entry = entries.get(sku, _MISSING)
+                self._entries[sku] = _copied(entry)
+        for line_id in line_ids:
+            key = (order_id, line_id)
+            if key not in self._keys:
+                self._keys[key] = (_copied(held.get(key, _MISSING)),
+                                   _copied(closed.get(key, _MISSING)))
+        for i in sources:
+            if i not in self._known:
+                self._known[i] = set(state["_known"][i])
+
+    def _line_cells(self, order_id: str, line_id: str) -> tuple[tuple[int, str, int], ...]:
+        state = self._state()
+        line = state["_held"].get((order_id, line_id)) or state["_closed"].get(
+            (order_id, line_id))
+        return tuple(line.cells) if line is not None else ()
 
     def restore(self) -> None:
-        if self._saved is not None:
-            for k, v in self._saved.items():
+        state = self._state()
+        if self._full is not None:
+            for k, v in self._full.items():
                 setattr(self._ledger, k, v)
-            self._saved = None
+        entries, held, closed = state["_entries"], state["_held"], state["_closed"]
+        for sku, entry in self._entries.items():
+            if entry is _MISSING:
+                entries.pop(sku, None)
+            else:
+                entries[sku] = entry
+        for key, (was_held, was_closed) in self._keys.items():
+            for mapping, old in ((held, was_held), (closed, was_closed)):
+                if old is _MISSING:
+                    mapping.pop(key, None)
+                else:
+                    mapping[key] = old
+        for i, known in self._known.items():
+            state["_known"][i] = known
+        self.forget()
 
     def forget(self) -> None:
-        self._saved = None
+        self._full = None
+        self._entries, self._keys, self._known = {}, {}, {}
 
     @property
     def source_codes(self) -> tuple[str, ...]:
@@ -263,18 +316,20 @@ class JournaledStock:
     def reserve_order(
         self, order_id: str, lines: Mapping[str, Sequence[tuple[str, str, Decimal]]]
     ) -> OrderReserveResult:
-        self._checkpoint()
+        skus = [a[1] for allocations in lines.values() for a in allocations]
+        self._save(order_id, lines, skus)
         return self._ledger.reserve_order(order_id, lines)
 
     def release(self, order_id: str, line_id: str) -> ReleaseResult:
-        self._checkpoint()
+        self._save(order_id, [line_id], [c[1] for c in self._line_cells(order_id, line_id)])
         return self._ledger.release(order_id, line_id)
 
     def ship(
         self, order_id: str, line_id: str, *, at: datetime, qty: Decimal | None = None,
         source: str | None = None, shipment_id: str | None = None,
     ) -> ShipResult:
-        self._checkpoint()
+        cells = self._line_cells(order_id, line_id)
+        self._save(order_id, [line_id], [c[1] for c in cells], [c[0] for c in cells])
         return self._ledger.ship(order_id, line_id, at=at, qty=qty, source=source,
                                  shipment_id=shipment_id)
 
@@ -285,7 +340,7 @@ class JournaledStock:
         zero_unlisted: Mapping[str, tuple[datetime, str]] | None = None,
         report_unlisted: Iterable[str] = (),
     ) -> StockUpdate:
-        self._checkpoint()
+        self._save_all()
         return self._ledger.apply_records(records, zero_unlisted=zero_unlisted,
                                           report_unlisted=report_unlisted)
 
