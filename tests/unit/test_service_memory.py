@@ -109,3 +109,23 @@ def test_the_ledger_is_the_stock_store_as_it_is() -> None:
     for name in ("snapshot", "reserve_order", "release", "ship", "apply_records",
                  "reservation", "on_hand", "salable_qty", "source_codes", "catalog"):
         assert hasattr(led, name)
+
+
+def test_a_rolled_back_shipment_and_release_can_be_made_again() -> None:
+    store = MemoryStore(ledger({("WH-NORTH", "MUG"): 5, ("WH-SOUTH", "MUG"): 5}))
+    with store.unit_of_work() as uow:
+        uow.stock.reserve_order("O-1", {"L1": [("WH-NORTH", "MUG", Decimal(2))],
+                                        "L2": [("WH-SOUTH", "MUG", Decimal(1))]})
+        uow.commit()
+    before = (store.ledger.reservations(), store.ledger.on_hand("WH-NORTH", "MUG"),
+              store.ledger.known_skus("WH-NORTH"))
+    with store.unit_of_work() as uow:
+        uow.stock.ship("O-1", "L1", at=T0, qty=Decimal(1), shipment_id="P-1")
+        uow.stock.ship("O-1", "L1", at=T0, shipment_id="P-2")
+        uow.stock.release("O-1", "L2")
+
+    assert (store.ledger.reservations(), store.ledger.on_hand("WH-NORTH", "MUG"),
+            store.ledger.known_skus("WH-NORTH")) == before
+    assert store.ledger.ship("O-1", "L1", at=T0, qty=Decimal(1),
+                             shipment_id="P-1").status.value == "SHIPPED"
+    assert store.ledger.release("O-1", "L2").status.value == "RELEASED"
