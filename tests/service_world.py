@@ -135,8 +135,7 @@ StoreFactory = Callable[[StockLedger], Callable[[], UnitOfWork]]
 
 
 def memory_store(led: StockLedger) -> Callable[[], UnitOfWork]:
-    store = MemoryStore(led)
-    return store.unit_of_work  # type: ignore[return-value]
+    return MemoryStore(led).unit_of_work
 
 
 STORES: dict[str, StoreFactory] = {"memory": memory_store}

@@ -125,10 +125,14 @@ def receive_return(cmd: c.ReceiveReturn, tx: Tx) -> OrderView:
 
 def _release(tx: Tx, skus: frozenset[str] | None, at: datetime) -> tuple[OrderView, ...]:
     """Source again every waiting line of the orders waiting for ``skus``, oldest first (all
-    the order's waiting lines together, so bundles and ship-complete orders stay whole)."""
+    the order's waiting lines together, so bundles and ship-complete orders stay whole). A
+    line held because sources declined it too often waits for a person, not for stock."""
     out: list[OrderView] = []
     for record in tx.uow.orders.waiting(skus):
-        ids = [str(s.line_id) for s in record.state.lines if s.status in _WAITING]
+        ids = [str(s.line_id) for s in record.state.lines
+               if s.status in _WAITING and s.reason != HoldReason.DECLINE_LIMIT]
+        if not ids:
+            continue
         outcome = source_lines(tx, record, ids, at)
         if isinstance(outcome, ReservationConflict):
             continue          # stays waiting; the next release tries again

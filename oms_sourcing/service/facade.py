@@ -261,8 +261,7 @@ def in_memory(network: SourceNetwork, catalog: Catalog | None, ruleset: Ruleset,
     """
     from datetime import UTC
     store = MemoryStore(ledger if ledger is not None else StockLedger(network.codes, catalog))
-    factory = cast(Callable[[], UnitOfWork], store.unit_of_work)
-    service = Sourcing(network, catalog, factory, settings=settings,
+    service = Sourcing(network, catalog, store.unit_of_work, settings=settings,
                        subscribers=subscribers)
     service.store = store
     service.activate_ruleset(ruleset, at=at or datetime(1970, 1, 1, tzinfo=UTC))

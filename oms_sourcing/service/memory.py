@@ -39,8 +39,17 @@ from oms_sourcing.service.model import (
     RequestRecord,
     RulesetVersion,
 )
+from oms_sourcing.service.ports import (
+    DecisionRepository,
+    IdempotencyRepository,
+    OrderRepository,
+    OutboxRepository,
+    RequestRepository,
+    RulesetRepository,
+    StockStore,
+)
 
-__all__ = ["MemoryStore", "MemoryUnitOfWork"]
+__all__ = ["JournaledStock", "MemoryStore", "MemoryUnitOfWork"]
 
 _MISSING = object()
 _FIXED = frozenset({"_lock", "_catalog", "_codes", "_index"})
@@ -363,13 +372,13 @@ class MemoryUnitOfWork:
         self._store = store
         self._journal = _Journal()
         self._stock = JournaledStock(store.ledger)
-        self.stock = self._stock
-        self.orders = MemoryOrders(store, self._journal)
-        self.requests = MemoryRequests(store, self._journal)
-        self.decisions = MemoryDecisions(store, self._journal)
-        self.outbox = MemoryOutbox(store, self._journal)
-        self.idempotency = MemoryIdempotency(store, self._journal)
-        self.rulesets = MemoryRulesets(store, self._journal)
+        self.stock: StockStore = self._stock
+        self.orders: OrderRepository = MemoryOrders(store, self._journal)
+        self.requests: RequestRepository = MemoryRequests(store, self._journal)
+        self.decisions: DecisionRepository = MemoryDecisions(store, self._journal)
+        self.outbox: OutboxRepository = MemoryOutbox(store, self._journal)
+        self.idempotency: IdempotencyRepository = MemoryIdempotency(store, self._journal)
+        self.rulesets: RulesetRepository = MemoryRulesets(store, self._journal)
         self._entered = False
 
     def __enter__(self) -> MemoryUnitOfWork:

@@ -73,6 +73,9 @@ def test_decline_twice_then_held(store: StoreFactory) -> None:
     assert third.line("L1").declined_by == ("WH-NORTH", "WH-SOUTH")
     assert third.status == "ONHOLD"
     assert sum(reserved(svc, s, "MUG") for s in ("WH-NORTH", "WH-SOUTH", "OUTLET-EAST")) == 0
+    # held for declines, it waits for a person, not for stock
+    assert svc.release_backorders(at=at(4)).orders == ()
+    assert len(svc.decisions("O-DECL")) == 3
 
 
 def test_decline_limit_cancels_when_the_rule_says_so(store: StoreFactory) -> None:
@@ -420,3 +423,96 @@ def test_a_command_failing_after_the_reservation_leaves_nothing_half_done(
     again = sourced(svc.source(order("O-CRASH", line("L1", "MUG", 2)), at=at(3)))
     assert again.line("L1").status == "SHIPMENT_REQUESTED"
     assert reserved(svc, "WH-NORTH", "MUG") == 3
+
+
+def test_a_declined_transfer_cancels_the_stores_pending_request_and_sources_again(
+    store: StoreFactory,
+) -> None:
+    svc, _ = service(store, {("WH-NORTH", "TEAPOT"): 1})
+    first = sourced(svc.source(order("O-STS2", line("L1", "TEAPOT"), pickup="STORE-CITY"),
+                               at=at(1)))
+    (transfer,) = first.requests_of("transfer")
+
+    after = sourced(svc.decline(transfer.request_id, at=at(2)))
+
+    assert after.request(transfer.pair or "").status == "CANCELLED"
+    assert after.line("L1").declined_by == ("WH-NORTH",)
+    assert after.line("L1").status == "HELD"          # no other source can bring it
+    assert reserved(svc, "WH-NORTH", "TEAPOT") == 0
+    feed = parse_feed_rows([{"source": "STORE-CITY", "sku": "TEAPOT", "qty": "1",
+                             "mode": "DELTA", "effective_at": at(5).isoformat(),
+                             "record_id": "pos-1"}])
+    svc.apply_feed(feed, at=at(5))
+    now = svc.order("O-STS2")
+    assert now.line("L1").status == "SHIPMENT_REQUESTED"
+    assert [(r.kind, r.source, r.status) for r in now.requests][-1] == (
+        "pickup", "STORE-CITY", "REQUESTED")
+
+
+def test_a_pickup_request_accepted_by_the_store_cannot_be_cancelled(store: StoreFactory) -> None:
+    svc, _ = service(store, {("STORE-CITY", "MUG"): 2})
+    first = sourced(svc.source(order("O-PCX", line("L1", "MUG"), pickup="STORE-CITY"),
+                               at=at(1)))
+    accepted = svc.accept(first.requests[0].request_id, at=at(2))
+
+    with pytest.raises(TransitionError, match="only while it is new"):
+        svc.cancel("O-PCX", at=at(3))
+
+    assert svc.order("O-PCX") == accepted and reserved(svc, "STORE-CITY", "MUG") == 1
+
+
+def test_an_exchange_stays_held_when_the_return_comes_back_damaged(store: StoreFactory) -> None:
+    svc, _ = service(store, {("WH-NORTH", "SCARF-RED"): 1, ("WH-NORTH", "SCARF-BLUE"): 1})
+    first = sourced(svc.source(order("O-DMG", line("L1", "SCARF-RED")), at=at(1)))
+    rid = first.requests[0].request_id
+    svc.accept(rid, at=at(2))
+    svc.ship(rid, shipment_id="P-1", at=at(3))
+    svc.exchange("O-DMG", "L1", sku="SCARF-BLUE", new_order_id="O-DMG-X", at=at(10),
+                 wait_for_return=True)
+
+    svc.receive_return("O-DMG", ["L1"], source="WH-NORTH", at=at(20), sellable=False)
+
+    assert svc.order("O-DMG-X").reason == "PENDING_RETURN"
+    released = svc.skip_hold("O-DMG-X", "return", at=at(30))   # a person decides
+    assert released.status == "LOGISTICS" and released.requests
+
+
+def test_a_restocked_return_releases_a_backorder(store: StoreFactory) -> None:
+    svc, _ = service(store, {("WH-NORTH", "KETTLE"): 1},
+                     settings=Settings(restock_returns=True))
+    first = sourced(svc.source(order("O-K1", line("L1", "KETTLE"), minute=1), at=at(1)))
+    waiting = sourced(svc.source(order("O-K2", line("L1", "KETTLE"), minute=2), at=at(2)))
+    assert waiting.line("L1").status == "BACKORDERED"
+    rid = first.requests[0].request_id
+    svc.accept(rid, at=at(3))
+    svc.ship(rid, shipment_id="P-1", at=at(4))
+
+    svc.receive_return("O-K1", ["L1"], source="WH-SOUTH", at=at(50))
+
+    assert svc.order("O-K2").line("L1").status == "SHIPMENT_REQUESTED"
+    assert svc.order("O-K2").line("L1").source == "WH-SOUTH"
+
+
+def test_threads_racing_for_the_last_units_never_oversell(store: StoreFactory) -> None:
+    import threading
+
+    svc, _ = service(store, {("WH-NORTH", "MUG"): 5}, ruleset(backorder=BackorderPolicy.HOLD))
+    answers: list[object] = []
+    lock = threading.Lock()
+
+    def buy(n: int) -> None:
+        got = svc.source(order(f"O-RUSH-{n}", line("L1", "MUG")), at=at(n))
+        with lock:
+            answers.append(got)
+
+    threads = [threading.Thread(target=buy, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    views = [a for a in answers if isinstance(a, OrderView)]
+    assert len(views) == 12
+    assert sum(v.line("L1").status == "SHIPMENT_REQUESTED" for v in views) == 5
+    assert sum(v.line("L1").status == "HELD" for v in views) == 7
+    assert reserved(svc, "WH-NORTH", "MUG") == 5 and available(svc, "WH-NORTH", "MUG") == 0
