@@ -64,6 +64,7 @@ class MemoryStore:
         self.lock = threading.RLock()
         self.orders: dict[str, OrderRecord] = {}
         self.requests: dict[str, RequestRecord] = {}
+        self.requests_of: dict[str, list[str]] = {}   # order id -> its request ids, in order
         self.decisions: dict[str, DecisionRecord] = {}
         self.outbox: list[OutboxMessage] = []
         self.delivered: set[str] = set()
@@ -155,10 +156,16 @@ class MemoryRequests(_Repo):
         return self._store.requests.get(request_id)
 
     def save(self, record: RequestRecord) -> None:
-        self._journal.put(self._store.requests, record.request_id, record)
+        store = self._store
+        if record.request_id not in store.requests:
+            ids = store.requests_of.setdefault(record.order_id, [])
+            ids.append(record.request_id)
+            self._journal.call(lambda: ids.remove(record.request_id))
+        self._journal.put(store.requests, record.request_id, record)
 
     def for_order(self, order_id: str) -> list[RequestRecord]:
-        return [r for r in self._store.requests.values() if r.order_id == order_id]
+        store = self._store
+        return [store.requests[i] for i in store.requests_of.get(order_id, ())]
 
 
 class MemoryDecisions(_Repo):
@@ -236,6 +243,18 @@ def _copied(value: Any) -> Any:
     return value if value is _MISSING else copy.deepcopy(value)
 
 
+def _copied_entry(entry: Any) -> Any:
+    """A copy of a ledger's per-SKU entry: its arrays and cells (its cached snapshot dropped)."""
+    if entry is _MISSING:
+        return entry
+    new = copy.copy(entry)
+    for name in ("on_hand", "reserved", "safety", "in_stock"):
+        setattr(new, name, getattr(entry, name).copy())
+    new.cells = copy.deepcopy(entry.cells)
+    new.cached = None
+    return new
+
+
 class JournaledStock:
     """The store's ``StockLedger`` seen through a transaction, with undo.
 
@@ -251,6 +270,7 @@ class JournaledStock:
         self._ledger = ledger
         self._full: dict[str, Any] | None = None
         self._entries: dict[str, Any] = {}
+        self._reserved: dict[str, Any] = {}   # a reservation or release moves only these
         self._keys: dict[tuple[str, str], tuple[Any, Any]] = {}
         self._known: dict[int, set[str]] = {}
 
@@ -264,13 +284,17 @@ class JournaledStock:
                           if k not in _FIXED}
 
     def _save(self, order_id: str, line_ids: Iterable[str], skus: Iterable[str],
-              sources: Iterable[int] = ()) -> None:
+              sources: Iterable[int] = (), *, whole: bool = False) -> None:
+        """``whole``: the SKUs' entries entirely (a shipment moves on hand and records too);
+        otherwise only their reserved quantities."""
         state = self._state()
         entries, held, closed = state["_entries"], state["_held"], state["_closed"]
         for sku in skus:
-            if sku not in self._entries:
-                entry = entries.get(sku, _MISSING)
-                self._entries[sku] = _copied(entry)
+            entry = entries.get(sku, _MISSING)
+            if whole and sku not in self._entries:
+                self._entries[sku] = _copied_entry(entry)
+            elif not whole and sku not in self._reserved:
+                self._reserved[sku] = entry if entry is _MISSING else entry.reserved.copy()
         for line_id in line_ids:
             key = (order_id, line_id)
             if key not in self._keys:
@@ -297,6 +321,12 @@ class JournaledStock:
                 entries.pop(sku, None)
             else:
                 entries[sku] = entry
+        for sku, reserved in self._reserved.items():   # saved before any whole entry
+            if reserved is _MISSING:
+                entries.pop(sku, None)
+            elif sku in entries:
+                entries[sku].reserved = reserved
+                entries[sku].cached = None
         for key, (was_held, was_closed) in self._keys.items():
             for mapping, old in ((held, was_held), (closed, was_closed)):
                 if old is _MISSING:
@@ -309,7 +339,7 @@ class JournaledStock:
 
     def forget(self) -> None:
         self._full = None
-        self._entries, self._keys, self._known = {}, {}, {}
+        self._entries, self._reserved, self._keys, self._known = {}, {}, {}, {}
 
     @property
     def source_codes(self) -> tuple[str, ...]:
@@ -338,7 +368,8 @@ class JournaledStock:
         source: str | None = None, shipment_id: str | None = None,
     ) -> ShipResult:
         cells = self._line_cells(order_id, line_id)
-        self._save(order_id, [line_id], [c[1] for c in cells], [c[0] for c in cells])
+        self._save(order_id, [line_id], [c[1] for c in cells], [c[0] for c in cells],
+                   whole=True)
         return self._ledger.ship(order_id, line_id, at=at, qty=qty, source=source,
                                  shipment_id=shipment_id)
 
