@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequenc
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from types import TracebackType
 from typing import Any
 
@@ -63,6 +64,7 @@ class MemoryStore:
         self.ledger = ledger
         self.lock = threading.RLock()
         self.orders: dict[str, OrderRecord] = {}
+        self.waiting: dict[str, set[str]] = {}        # sku -> orders with a waiting line of it
         self.requests: dict[str, RequestRecord] = {}
         self.requests_of: dict[str, list[str]] = {}   # order id -> its request ids, in order
         self.decisions: dict[str, DecisionRecord] = {}
@@ -75,6 +77,11 @@ class MemoryStore:
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
+
+
+def _waiting_skus(record: OrderRecord) -> set[str]:
+    return {line.sku for line, state in zip(record.order.lines, record.state.lines, strict=True)
+            if state.status in _WAITING}
 
 
 class _Journal:
@@ -121,20 +128,30 @@ class MemoryOrders(_Repo):
     def save(self, record: OrderRecord) -> OrderRecord:
         if record.seq == 0:
             record = replace(record, seq=self._next("orders"))
+        old = self._store.orders.get(record.order_id)
         self._journal.put(self._store.orders, record.order_id, record)
+        before = _waiting_skus(old) if old is not None else set()
+        after = _waiting_skus(record)
+        if before != after:
+            index, order_id = self._store.waiting, record.order_id
+            for sku in before - after:
+                members = index[sku]
+                members.discard(order_id)
+                self._journal.call(partial(members.add, order_id))
+            for sku in after - before:
+                members = index.setdefault(sku, set())
+                members.add(order_id)
+                self._journal.call(partial(members.discard, order_id))
         return record
 
     def _sorted(self, records: Iterable[OrderRecord]) -> list[OrderRecord]:
         return sorted(records, key=lambda r: (r.order.created_at, r.seq))
 
     def waiting(self, skus: frozenset[str] | None) -> list[OrderRecord]:
-        def waits(record: OrderRecord) -> bool:
-            for line, state in zip(record.order.lines, record.state.lines, strict=True):
-                if state.status in _WAITING and (skus is None or line.sku in skus):
-                    return True
-            return False
-
-        return self._sorted(r for r in self._store.orders.values() if waits(r))
+        index = self._store.waiting
+        wanted = index if skus is None else skus
+        ids = {order_id for sku in wanted for order_id in index.get(sku, ())}
+        return self._sorted(self._store.orders[i] for i in ids)
 
     def with_open_holds(self, now: datetime) -> list[OrderRecord]:
         return self._sorted(

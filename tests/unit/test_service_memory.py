@@ -129,3 +129,28 @@ def test_a_rolled_back_shipment_and_release_can_be_made_again() -> None:
     assert store.ledger.ship("O-1", "L1", at=T0, qty=Decimal(1),
                              shipment_id="P-1").status.value == "SHIPPED"
     assert store.ledger.release("O-1", "L2").status.value == "RELEASED"
+
+
+def test_the_index_of_orders_waiting_for_stock_follows_commits_and_rollbacks() -> None:
+    from dataclasses import replace
+
+    from oms_sourcing.lifecycle import LineStatus
+
+    store = MemoryStore(ledger({}))
+    record = a_record("O-WAITS")
+    waiting = replace(record, state=replace(record.state, lines=tuple(
+        replace(ln, status=LineStatus.BACKORDERED) for ln in record.state.lines)))
+    with store.unit_of_work() as uow:
+        uow.orders.save(waiting)
+        assert [r.order_id for r in uow.orders.waiting(frozenset({"MUG"}))] == ["O-WAITS"]
+    with store.unit_of_work() as uow:
+        assert uow.orders.waiting(None) == []
+        saved = uow.orders.save(waiting)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.orders.save(replace(saved, state=record.state))    # sourced: no longer waiting
+        assert uow.orders.waiting(None) == []
+    with store.unit_of_work() as uow:
+        assert [r.order_id for r in uow.orders.waiting(frozenset({"MUG", "PAN"}))] == [
+            "O-WAITS"]
+        assert uow.orders.waiting(frozenset({"PAN"})) == []
