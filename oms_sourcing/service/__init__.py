@@ -25,6 +25,7 @@ from oms_sourcing.service.facade import FlowEntry, Sourcing, in_memory
 from oms_sourcing.service.memory import MemoryStore, MemoryUnitOfWork
 from oms_sourcing.service.model import (
     DecisionRecord,
+    DefaultHold,
     OrderRecord,
     OutboxMessage,
     RequestRecord,
@@ -34,6 +35,7 @@ from oms_sourcing.service.replay import ReplayReport, replay
 
 __all__ = [
     "DecisionRecord",
+    "DefaultHold",
     "FeedAnswer",
     "FlowEntry",
     "LineView",

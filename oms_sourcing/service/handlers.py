@@ -74,7 +74,12 @@ def new_order(
 
 
 def source_order(cmd: c.SourceOrder, tx: Tx) -> OrderView | ReservationConflict:
-    return new_order(tx, cmd.order, cmd.at, cmd.holds)
+    named = {h.name for h in cmd.holds}
+    defaults = tuple(
+        c.HoldSpec(h.name, h.reason, None if h.lasts is None else cmd.at + h.lasts)
+        for h in tx.env.settings.order_holds if h.name not in named
+    )
+    return new_order(tx, cmd.order, cmd.at, defaults + cmd.holds)
 
 
 # ---------------------------------------------------------------------- requests

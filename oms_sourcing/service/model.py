@@ -7,17 +7,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from oms_sourcing.allocation.allocate import SolverConfig
 from oms_sourcing.domain import LineId, Order
-from oms_sourcing.lifecycle import Event, LineState, OrderState, RequestState, StockChanged
+from oms_sourcing.lifecycle import (
+    Event,
+    HoldReason,
+    LineState,
+    OrderState,
+    RequestState,
+    StockChanged,
+)
 from oms_sourcing.rules.model import Ruleset
 
 __all__ = [
     "DecisionRecord",
+    "DefaultHold",
     "IdempotencyRecord",
     "OrderRecord",
     "OutboxMessage",
@@ -26,6 +34,16 @@ __all__ = [
     "Settings",
     "SkuCells",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultHold:
+    """A hold every new order gets (rulesets have no holds yet, so the service sets them):
+    ``lasts``: it times out that long after the order is sourced (``None``: until released)."""
+
+    name: str
+    reason: HoldReason
+    lasts: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +56,15 @@ class Settings:
     ``reserve_retries``: how many times sourcing is tried again on a fresh snapshot when the
     reservation does not fit (another command took the stock meanwhile).
     ``explain``: store each decision's per-line explanation (one extra solve per sourced line).
+    ``order_holds``: holds placed on every new order (not on reships and exchanges), e.g.
+    ``DefaultHold("remorse", HoldReason.PENDING_REMORSE_TIME, timedelta(minutes=30))``.
     """
 
     restock_returns: bool = False
     reserve_retries: int = 3
     explain: bool = True
     solver: SolverConfig = field(default_factory=SolverConfig)
+    order_holds: tuple[DefaultHold, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

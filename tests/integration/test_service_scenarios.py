@@ -7,6 +7,7 @@ parameter (see ``service_world.STORES``).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -28,7 +29,7 @@ from oms_sourcing.errors import InputError
 from oms_sourcing.inventory.feeds import parse_feed_rows
 from oms_sourcing.lifecycle import HoldReason, TransitionError
 from oms_sourcing.rules.model import BackorderPolicy, DeclineAction
-from oms_sourcing.service import OrderView, ReservationConflict, Settings
+from oms_sourcing.service import DefaultHold, OrderView, ReservationConflict, Settings
 from oms_sourcing.service.commands import HoldSpec
 
 
@@ -516,3 +517,17 @@ def test_threads_racing_for_the_last_units_never_oversell(store: StoreFactory) -
     assert sum(v.line("L1").status == "SHIPMENT_REQUESTED" for v in views) == 5
     assert sum(v.line("L1").status == "HELD" for v in views) == 7
     assert reserved(svc, "WH-NORTH", "MUG") == 5 and available(svc, "WH-NORTH", "MUG") == 0
+
+
+def test_remorse_time_set_for_every_order_times_out_and_releases_the_requests(
+    store: StoreFactory,
+) -> None:
+    remorse = DefaultHold("remorse", HoldReason.PENDING_REMORSE_TIME, timedelta(minutes=30))
+    svc, _ = service(store, {("WH-NORTH", "MUG"): 5}, settings=Settings(order_holds=(remorse,)))
+    answer = sourced(svc.source(order("O-REMORSE", line("L1", "MUG")), at=at(1)))
+    assert answer.reason == "PENDING_REMORSE_TIME" and answer.requests == ()
+
+    (released,) = svc.expire_holds(now=at(31)).orders
+
+    assert released.status == "LOGISTICS" and released.requests[0].status == "REQUESTED"
+    assert released.holds[0].status.value == "timed-out"
