@@ -68,7 +68,9 @@ class MemoryStore:
         self.requests: dict[str, RequestRecord] = {}
         self.requests_of: dict[str, list[str]] = {}   # order id -> its request ids, in order
         self.decisions: dict[str, DecisionRecord] = {}
+        self.decisions_of: dict[str, list[str]] = {}  # order id -> its decision ids, in order
         self.outbox: list[OutboxMessage] = []
+        self.outbox_of: dict[str | None, list[OutboxMessage]] = {}
         self.delivered: set[str] = set()
         self.idempotency: dict[str, IdempotencyRecord] = {}
         self.rulesets: dict[tuple[str, str], RulesetVersion] = {}
@@ -77,6 +79,10 @@ class MemoryStore:
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
+
+
+def _drop_last(items: list[Any]) -> None:
+    items.pop()
 
 
 def _waiting_skus(record: OrderRecord) -> set[str]:
@@ -177,7 +183,7 @@ class MemoryRequests(_Repo):
         if record.request_id not in store.requests:
             ids = store.requests_of.setdefault(record.order_id, [])
             ids.append(record.request_id)
-            self._journal.call(lambda: ids.remove(record.request_id))
+            self._journal.call(partial(_drop_last, ids))
         self._journal.put(store.requests, record.request_id, record)
 
     def for_order(self, order_id: str) -> list[RequestRecord]:
@@ -190,14 +196,20 @@ class MemoryDecisions(_Repo):
         self._next("decisions")
         # one sequence with the outbox, so an order's flow reads back in order
         record = replace(record, seq=self._next("outbox"))
-        self._journal.put(self._store.decisions, record.decision_id, record)
+        store = self._store
+        if record.decision_id not in store.decisions:
+            ids = store.decisions_of.setdefault(record.order_id, [])
+            ids.append(record.decision_id)
+            self._journal.call(partial(_drop_last, ids))
+        self._journal.put(store.decisions, record.decision_id, record)
         return record
 
     def get(self, decision_id: str) -> DecisionRecord | None:
         return self._store.decisions.get(decision_id)
 
     def for_order(self, order_id: str) -> list[DecisionRecord]:
-        return [d for d in self._store.decisions.values() if d.order_id == order_id]
+        store = self._store
+        return [store.decisions[i] for i in store.decisions_of.get(order_id, ())]
 
     def count(self) -> int:
         return self._store.counters.get("decisions", 0)
@@ -207,23 +219,37 @@ class MemoryOutbox(_Repo):
     def add(self, order_id: str | None, event: Event | StockChanged) -> OutboxMessage:
         n = self._next("outbox")
         message = OutboxMessage(f"evt-{n:09d}", n, order_id, event)
-        outbox = self._store.outbox
-        outbox.append(message)
-        self._journal.call(lambda: outbox.remove(message))
+        store = self._store
+        store.outbox.append(message)
+        self._journal.call(partial(_drop_last, store.outbox))
+        of_order = store.outbox_of.setdefault(order_id, [])
+        of_order.append(message)
+        self._journal.call(partial(_drop_last, of_order))
         return message
 
     def pending(self, limit: int = 100) -> list[OutboxMessage]:
-        delivered = self._store.delivered
-        return [m for m in self._store.outbox if m.id not in delivered][:limit]
+        store = self._store
+        out: list[OutboxMessage] = []
+        for message in store.outbox[store.counters.get("delivered_upto", 0):]:
+            if len(out) >= limit:
+                break
+            if message.id not in store.delivered:
+                out.append(message)
+        return out
 
     def mark_delivered(self, message_id: str) -> None:
-        delivered = self._store.delivered
-        if message_id not in delivered:
-            delivered.add(message_id)
-            self._journal.call(lambda: delivered.discard(message_id))
+        store = self._store
+        if message_id in store.delivered:
+            return
+        store.delivered.add(message_id)
+        self._journal.call(partial(store.delivered.discard, message_id))
+        upto = store.counters.get("delivered_upto", 0)
+        while upto < len(store.outbox) and store.outbox[upto].id in store.delivered:
+            upto += 1      # everything before is delivered: pending() starts here
+        self._journal.put(store.counters, "delivered_upto", upto)
 
     def for_order(self, order_id: str) -> list[OutboxMessage]:
-        return [m for m in self._store.outbox if m.order_id == order_id]
+        return list(self._store.outbox_of.get(order_id, ()))
 
 
 class MemoryIdempotency(_Repo):
