@@ -433,10 +433,10 @@ class JournaledStock:
     def on_hand(self, source: str, sku: str) -> Decimal:
         return self._ledger.on_hand(source, sku)
 
-    def salable_qty(
+    def salable_detail(
         self, sku: str, sources: Iterable[str], threshold: Decimal = Decimal(0)
     ) -> SalableQty:
-        return self._ledger.salable_qty(sku, sources, threshold)
+        return self._ledger.salable_detail(sku, sources, threshold)
 
 
 class MemoryUnitOfWork:

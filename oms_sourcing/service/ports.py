@@ -85,7 +85,7 @@ class StockStore(Protocol):
 
     def on_hand(self, source: str, sku: str) -> Decimal: ...
 
-    def salable_qty(
+    def salable_detail(
         self, sku: str, sources: Iterable[str], threshold: Decimal = Decimal(0)
     ) -> SalableQty: ...
 

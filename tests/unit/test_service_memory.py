@@ -107,7 +107,7 @@ def test_the_ledger_is_the_stock_store_as_it_is() -> None:
     led = StockLedger(NETWORK.codes, CATALOG)
     assert use(led) is led
     for name in ("snapshot", "reserve_order", "release", "ship", "apply_records",
-                 "reservation", "on_hand", "salable_qty", "source_codes", "catalog"):
+                 "reservation", "on_hand", "salable_detail", "source_codes", "catalog"):
         assert hasattr(led, name)
 
 
