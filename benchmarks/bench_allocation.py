@@ -218,17 +218,33 @@ def run_floor(b: Bench, f: Floor) -> list[float]:
 
 
 def ratio_to_floor(b: Bench) -> dict[str, Any]:
-    """Orders/s of the floor, of exact ``allocate`` and of the priority fill (the latency runs
-    of this session, or run here), and the last two as a fraction of the floor."""
-    for name, policy in POLICIES.items():
-        if (b.n_sources, name) not in _ORDERS_PER_S:
-            times, _RESULTS[(b.n_sources, name)] = run_latency(b, policy)
-            _ORDERS_PER_S[(b.n_sources, name)] = orders_per_s(times)
-    floor = orders_per_s(run_floor(b, build_floor(b)))
-    optimal, greedy = (_ORDERS_PER_S[(b.n_sources, name)] for name in ("optimal", "priority"))
-    return {"n_sources": b.n_sources, "floor_orders_per_s": floor,
-            "optimal_orders_per_s": optimal, "priority_orders_per_s": greedy,
-            "optimal_to_floor": round(optimal / floor, 4),
+    """Orders/s of the floor, of exact ``allocate`` and of the priority fill, and the last two
+    as a fraction of the floor. The three are timed interleaved, order by order (the floor,
+    then ``allocate`` under each policy), so the machine's drift during the run moves all
+    three alike."""
+    f = build_floor(b)
+    net, catalog = b.world.network, b.world.catalog
+    optimal, priority = POLICIES["optimal"], POLICIES["priority"]
+    for o in range(WARMUP):
+        floor_fill(f, o)
+        for policy in (optimal, priority):
+            allocate(b.orders[o], policy, net, b.snapshots[o], NOW, catalog=catalog)
+    clock = time.perf_counter
+    ms: dict[str, list[float]] = {"floor": [], "optimal": [], "priority": []}
+    for o in range(WARMUP, len(b.orders)):
+        t0 = clock()
+        floor_fill(f, o)
+        t1 = clock()
+        allocate(b.orders[o], optimal, net, b.snapshots[o], NOW, catalog=catalog)
+        t2 = clock()
+        allocate(b.orders[o], priority, net, b.snapshots[o], NOW, catalog=catalog)
+        t3 = clock()
+        for name, dt in (("floor", t1 - t0), ("optimal", t2 - t1), ("priority", t3 - t2)):
+            ms[name].append(dt * 1000)
+    floor, exact, greedy = (orders_per_s(ms[name]) for name in ("floor", "optimal", "priority"))
+    return {"n_sources": b.n_sources, "orders": len(ms["floor"]), "floor_orders_per_s": floor,
+            "optimal_orders_per_s": exact, "priority_orders_per_s": greedy,
+            "optimal_to_floor": round(exact / floor, 4),
             "priority_to_floor": round(greedy / floor, 4)}
 
 
