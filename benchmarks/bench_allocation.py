@@ -6,6 +6,10 @@ against the same stock (nothing is reserved between orders), timing every ``allo
 ``time.perf_counter``; orders/s and p50/p95/p99 go to ``benchmark.extra_info``. Snapshots are
 taken before timing. World generation happens in module-scoped fixtures and is not timed.
 
+Every speed figure is also given as a ratio to a *physical floor* timed on the same orders in
+the same process (``[floor]`` lines): a minimal numpy greedy fill over pre-built arrays (no
+rules, no result objects), so the figures survive this shared machine's drift.
+
 Targets: 50 sources >= 5,000 orders/s with every plan proven optimal and p99 <= 1 ms; 500
 sources p99 <= 2 ms; the optimal plans' shipping cost >= 20 % below MSI's priority fill.
 """
@@ -20,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from _synthetic import World, make_orders, make_world
 
@@ -153,6 +158,106 @@ def test_bench_ratio_to_greedy(
     benchmark.extra_info.update(info)
     _say(capsys, f"[ratio] {bench.n_sources} src: optimal {info['optimal_orders_per_s']} / "
          f"priority fill {info['priority_orders_per_s']} orders/s = {info['ratio_to_greedy']}")
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    """What the physical floor works on, built before timing: the available units of every SKU
+    at every source (clamped at 0), and per order its SKUs' rows, its quantities and the
+    sources cheapest first (here: nearest the destination)."""
+
+    available: npt.NDArray[np.int64]                  # (SKU, source)
+    rows: list[npt.NDArray[np.int64]]                 # per order: its lines' SKU rows
+    demand: list[npt.NDArray[np.int64]]              # per order: units per line
+    by_cost: list[npt.NDArray[np.int64]]             # per order: sources, cheapest first
+
+
+def build_floor(b: Bench) -> Floor:
+    """The floor's arrays for ``b``'s orders (not timed)."""
+    skus = b.world.skus
+    row = {sku: u for u, sku in enumerate(skus)}
+    snap = b.world.ledger.snapshot(skus)
+    available = np.maximum(np.stack([np.asarray(snap[sku].available, dtype=np.int64)
+                                     for sku in skus]), 0)
+    lat = np.radians([s.location.lat or 0.0 for s in b.world.network.sources])
+    lon = np.radians([s.location.lon or 0.0 for s in b.world.network.sources])
+    rows, demand, by_cost = [], [], []
+    for o in b.orders:
+        rows.append(np.array([row[line.sku] for line in o.lines], dtype=np.int64))
+        demand.append(np.array([int(line.qty) for line in o.lines], dtype=np.int64))
+        to = o.shipping.address
+        d_lat, d_lon = lat - np.radians(to.lat or 0.0), lon - np.radians(to.lon or 0.0)
+        # the haversine's rank is the distance's: sin^2(dlat/2) + cos cos sin^2(dlon/2)
+        h = np.sin(d_lat / 2) ** 2 + np.cos(lat) * np.cos(np.radians(to.lat or 0.0)) * np.sin(
+            d_lon / 2) ** 2
+        by_cost.append(np.argsort(h, kind="stable").astype(np.int64))
+    return Floor(available, rows, demand, by_cost)
+
+
+def floor_fill(f: Floor, o: int) -> npt.NDArray[np.int64]:
+    """Order ``o``'s greedy fill: each line from the cheapest sources with stock, in turn;
+    units per (line, source in cost order)."""
+    stock = f.available[f.rows[o]][:, f.by_cost[o]]
+    filled = np.minimum(np.cumsum(stock, axis=1), f.demand[o][:, None])
+    take: npt.NDArray[np.int64] = np.diff(filled, axis=1, prepend=0)
+    return take
+
+
+def run_floor(b: Bench, f: Floor) -> list[float]:
+    """Per-order latency (ms) of the floor on the orders ``run_latency`` times (warm-up
+    excluded), timed the same way."""
+    for o in range(WARMUP):
+        floor_fill(f, o)
+    clock = time.perf_counter
+    times: list[float] = []
+    for o in range(WARMUP, len(b.orders)):
+        t0 = clock()
+        floor_fill(f, o)
+        times.append((clock() - t0) * 1000)
+    return times
+
+
+def ratio_to_floor(b: Bench) -> dict[str, Any]:
+    """Orders/s of the floor, of exact ``allocate`` and of the priority fill, and the last two
+    as a fraction of the floor. The three are timed interleaved, order by order (the floor,
+    then ``allocate`` under each policy), so the machine's drift during the run moves all
+    three alike."""
+    f = build_floor(b)
+    net, catalog = b.world.network, b.world.catalog
+    optimal, priority = POLICIES["optimal"], POLICIES["priority"]
+    for o in range(WARMUP):
+        floor_fill(f, o)
+        for policy in (optimal, priority):
+            allocate(b.orders[o], policy, net, b.snapshots[o], NOW, catalog=catalog)
+    clock = time.perf_counter
+    ms: dict[str, list[float]] = {"floor": [], "optimal": [], "priority": []}
+    for o in range(WARMUP, len(b.orders)):
+        t0 = clock()
+        floor_fill(f, o)
+        t1 = clock()
+        allocate(b.orders[o], optimal, net, b.snapshots[o], NOW, catalog=catalog)
+        t2 = clock()
+        allocate(b.orders[o], priority, net, b.snapshots[o], NOW, catalog=catalog)
+        t3 = clock()
+        for name, dt in (("floor", t1 - t0), ("optimal", t2 - t1), ("priority", t3 - t2)):
+            ms[name].append(dt * 1000)
+    floor, exact, greedy = (orders_per_s(ms[name]) for name in ("floor", "optimal", "priority"))
+    return {"n_sources": b.n_sources, "orders": len(ms["floor"]), "floor_orders_per_s": floor,
+            "optimal_orders_per_s": exact, "priority_orders_per_s": greedy,
+            "optimal_to_floor": round(exact / floor, 4),
+            "priority_to_floor": round(greedy / floor, 4)}
+
+
+def test_bench_ratio_to_floor(
+    benchmark: Any, bench: Bench, capsys: pytest.CaptureFixture[str]
+) -> None:
+    info = benchmark.pedantic(ratio_to_floor, args=(bench,), rounds=1, iterations=1)
+    benchmark.extra_info.update(info)
+    assert info["floor_orders_per_s"] > 0
+    _say(capsys, f"[floor] {bench.n_sources} src: floor {info['floor_orders_per_s']} orders/s; "
+         f"exact allocate {info['optimal_orders_per_s']} orders/s = "
+         f"{info['optimal_to_floor']}x the floor; priority fill "
+         f"{info['priority_orders_per_s']} orders/s = {info['priority_to_floor']}x the floor")
 
 
 CP_SAT = SolverConfig(solver="cp-sat")

@@ -1,6 +1,6 @@
 """Every plan of an order within a cost limit.
 
-The wave's proof step (:meth:`oms_sourcing.allocation.wave._JointModel.prove`) needs, for each
+The wave's proof step (:func:`oms_sourcing.allocation.wave._proof.prove`) needs, for each
 order, *all* its plans whose priced objective lies within a small margin of the order's priced
 optimum: the wave is then solved exactly over those, and any plan using another costs more
 than the bound it proves. :func:`plans_within` enumerates them with arrays: each line's ways to

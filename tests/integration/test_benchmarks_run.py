@@ -38,3 +38,5 @@ def test_every_benchmark_runs_at_a_tiny_size() -> None:
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert re.search(r"\d+ passed", summary), summary
     assert not re.search(r"skipped|failed|error|deselected", summary), summary
+    # the allocation bench gives its figures against the physical floor, at both sizes
+    assert len(re.findall(r"^\[floor\] \d+ src: floor [\d.]+ orders/s", proc.stdout, re.M)) == 2

@@ -14,11 +14,11 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from oms_sourcing.allocation import _plans as plans_module
-from oms_sourcing.allocation import exact as exact_module
 from oms_sourcing.allocation._plans import plans_within
 from oms_sourcing.allocation.check import check_plan
 from oms_sourcing.allocation.cpsat import solve_cpsat
-from oms_sourcing.allocation.exact import solve_exact, source_floors
+from oms_sourcing.allocation.exact import _lattice, _source_sets, solve_exact, source_floors
+from oms_sourcing.allocation.exact._subset_dp import _DP_MAX_COMMODITIES
 from oms_sourcing.allocation.problem import AllocationProblem, SolveStatus, make_plan
 from oms_sourcing.allocation.ranked import solve_ranked
 
@@ -113,12 +113,12 @@ def wide_problems(draw: st.DrawFn) -> AllocationProblem:
     the lattice DP or the branch and bound; orders of more SKUs than the subset DP takes (of
     small quantities, so the lattice still fits) reach the lattice without the DP's bounds."""
     ints = st.integers
-    n_skus = draw(ints(1, 6) | ints(exact_module._DP_MAX_COMMODITIES + 1, 9))
+    n_skus = draw(ints(1, 6) | ints(_DP_MAX_COMMODITIES + 1, 9))
     n_sources = draw(ints(8, 40))
     seed = draw(ints(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     stock = rng.integers(0, 5, size=(n_skus, n_sources)) * (rng.random((n_skus, n_sources)) < 0.4)
-    demand = rng.integers(1, 6 if n_skus <= exact_module._DP_MAX_COMMODITIES else 3, size=n_skus)
+    demand = rng.integers(1, 6 if n_skus <= _DP_MAX_COMMODITIES else 3, size=n_skus)
     cost = rng.integers(0, 40, size=(n_skus, n_sources))
     fixed = rng.integers(50, 900, size=n_sources)
     short = int(fixed.sum()) + 40 * int(demand.sum()) + 1 if draw(st.booleans()) else draw(
@@ -154,8 +154,8 @@ def test_the_fast_path_proves_the_cp_sat_optimum_on_wide_scarce_problems(
     lattice: bool, problem: AllocationProblem,
 ) -> None:
     # the lattice DP answers most of these; switched off, the branch and bound must agree too
-    states = exact_module._LATTICE_MAX_STATES if lattice else 0
-    with mock.patch.object(exact_module, "_LATTICE_MAX_STATES", states):
+    states = _lattice._LATTICE_MAX_STATES if lattice else 0
+    with mock.patch.object(_lattice, "_LATTICE_MAX_STATES", states):
         exact = solve_exact(problem, node_limit=200_000)
     reference = solve_cpsat(problem)
     assert reference.status is SolveStatus.OPTIMAL
@@ -209,7 +209,7 @@ def many_sku_problems(draw: st.DrawFn) -> AllocationProblem:
     holding its SKU's whole demand (ten items from ten fulfilment centres): the fast path
     tries every set of sources; the odd partial offer sends it to the lattice DP instead."""
     ints = st.integers
-    n_skus = draw(ints(exact_module._DP_MAX_COMMODITIES + 1, 11))
+    n_skus = draw(ints(_DP_MAX_COMMODITIES + 1, 11))
     n_sources = draw(ints(1, 11))
     rng = np.random.default_rng(draw(ints(0, 2**32 - 1)))
     demand = rng.integers(1, 3, size=n_skus)
@@ -232,7 +232,7 @@ def test_trying_every_source_set_proves_the_optimum_the_lattice_dp_finds(
     assert exact is not None
     assert check_plan(problem, exact) == []
     assert exact.objective == solve_cpsat(problem).objective
-    with mock.patch.object(exact_module, "_SETS_MAX_CELLS", 0):
+    with mock.patch.object(_source_sets, "_SETS_MAX_CELLS", 0):
         lattice = solve_exact(problem, node_limit=200_000)
     assert lattice is not None and lattice.objective == exact.objective
 

@@ -90,3 +90,34 @@ def test_the_allocation_benchmark_runs_at_a_tiny_size() -> None:
     assert len(split["solve_cp_sat"]) == 5
     costs = bench.compare_costs(b)
     assert costs["orders"] == 12 and costs["optimal_worse_than_a_fill"] == 0
+
+
+def test_the_physical_floor_fills_each_line_from_its_nearest_stocked_sources_first() -> None:
+    syn = load_synthetic()
+    if str(SYNTHETIC.parent) not in sys.path:
+        sys.path.insert(0, str(SYNTHETIC.parent))
+    spec = importlib.util.spec_from_file_location("bench_allocation",
+                                                  SYNTHETIC.parent / "bench_allocation.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["bench_allocation"] = bench
+    spec.loader.exec_module(bench)
+    world = syn.make_world(8, 60, seed=5, max_qty=2)
+    orders = syn.make_orders(bench.WARMUP + 12, world, seed=6)
+    b = bench.Bench(8, world, orders,
+                    [world.ledger.snapshot([ln.sku for ln in o.lines]) for o in orders])
+    floor = bench.build_floor(b)
+    for n, order in enumerate(orders):
+        take = bench.floor_fill(floor, n)
+        for i, line in enumerate(order.lines):
+            stock = [max(int(world.ledger.snapshot([line.sku])[line.sku].available[k]), 0)
+                     for k in floor.by_cost[n].tolist()]
+            want = int(line.qty)
+            # greedy: every source before the last one used gives all it has
+            used = [k for k, q in enumerate(take[i].tolist()) if q]
+            assert sum(take[i].tolist()) == min(want, sum(stock))
+            assert all(take[i, k] <= stock[k] for k in range(len(stock)))
+            assert all(take[i, k] == stock[k] for k in range(used[-1])) if used else True
+    assert len(bench.run_floor(b, floor)) == 12
+    info = bench.ratio_to_floor(b)
+    assert info["floor_orders_per_s"] > 0 and info["optimal_to_floor"] > 0

@@ -6,8 +6,7 @@ from unittest import mock
 
 import numpy as np
 
-from oms_sourcing.allocation import exact as exact_module
-from oms_sourcing.allocation.exact import solve_exact
+from oms_sourcing.allocation.exact import _source_sets, solve_exact
 from oms_sourcing.allocation.problem import AllocationProblem
 
 
@@ -55,7 +54,7 @@ def test_trying_every_source_set_and_the_lattice_dp_agree_on_the_optimum() -> No
         problem = ten_items(stock, rng.integers(0, 60, size=(10, 6)),
                             rng.integers(100, 400, size=6).tolist())
         tried = solve_exact(problem)
-        with mock.patch.object(exact_module, "_SETS_MAX_CELLS", 0):
+        with mock.patch.object(_source_sets, "_SETS_MAX_CELLS", 0):
             lattice = solve_exact(problem)
         assert tried is not None and lattice is not None
         assert tried.objective == lattice.objective

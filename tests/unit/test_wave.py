@@ -313,7 +313,7 @@ def test_each_shared_cell_holds_the_least_any_order_may_still_take() -> None:
     import numpy as np
 
     from oms_sourcing.allocation.problem import AllocationProblem
-    from oms_sourcing.allocation.wave import _joint_stock
+    from oms_sourcing.allocation.wave._joint import _joint_stock
 
     def problem(name: str, skus: tuple[str, ...], stock: list[list[int]]) -> AllocationProblem:
         n = len(skus)
@@ -385,7 +385,7 @@ def test_the_proven_gap_settings_run_column_generation_to_the_end_then_the_proof
 def test_column_generation_goes_on_with_simplex_when_the_interior_point_stalls(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from oms_sourcing.allocation import wave as wave_module
+    from oms_sourcing.allocation.wave import _column_generation
 
     places = sorted(PLACES)
     orders = [order(n, places[n % 3], **({"MUG": 1 + n % 3} if n % 4 else {"MUG": 1, "PAN": 2}))
@@ -399,14 +399,14 @@ def test_column_generation_goes_on_with_simplex_when_the_interior_point_stalls(
                              catalog=CATALOG, config=config)
 
     healthy = run()
-    real = wave_module._quiet_highs
+    real = _column_generation._quiet_highs
 
     def stalling() -> object:
         master = real()
         master.setOptionValue("ipm_iteration_limit", 0)     # the interior point never finishes
         return master
 
-    monkeypatch.setattr(wave_module, "_quiet_highs", stalling)
+    monkeypatch.setattr(_column_generation, "_quiet_highs", stalling)
     stalled = run()
     assert healthy.lagrangian_bound is not None and healthy.lagrangian_bound > 0
     # without simplex taking over, the second master would end column generation at the
