@@ -27,7 +27,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-only -s
 
-# one run of every table row of BENCHMARKS.md (about 12 hours on 2 cores; resumable): benchmarks/run_all.sh
+# one run of every table row of BENCHMARKS.md (about 16 hours on 2 cores; resumable): benchmarks/run_all.sh
 bench-all: $(STAMP)
 	PYTHON=$(BIN)/python bash benchmarks/run_all.sh $(OUT)
 
