@@ -887,9 +887,13 @@ class _Builder:
 
 
 def _total(terms: Iterable[IntArray], shape: tuple[int, ...]) -> IntArray:
-    """The sum of cost terms (a new array)."""
+    """The sum of cost terms: the term itself when there is one (the problem and the cost
+    breakdown then share that read-only array), else a new array."""
+    arrays = list(terms)
+    if len(arrays) == 1 and arrays[0].shape == shape and arrays[0].dtype == np.int64:
+        return arrays[0]
     out = np.zeros(shape, dtype=np.int64)
-    for arr in terms:
+    for arr in arrays:
         out += arr
     return out
 
