@@ -624,10 +624,11 @@ class StockLedger(RecordsMixin, ShippingMixin):
 
     @staticmethod
     def _effective(entry: _SkuEntry, i: int) -> int:
-        on_hand = int(entry.on_hand[i])
-        if not entry.in_stock[i]:
+        # .item(): a Python int (bool) straight away, without a numpy scalar in between
+        on_hand: int = entry.on_hand.item(i)
+        if not entry.in_stock.item(i):
             on_hand = min(on_hand, 0)
-        return on_hand - int(entry.reserved[i]) - int(entry.safety[i])
+        return on_hand - entry.reserved.item(i) - entry.safety.item(i)
 
     # ---------------------------------------------------------------- safety stock
 
