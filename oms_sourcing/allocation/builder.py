@@ -437,6 +437,11 @@ _ORDER_CHECKS = (
 )
 
 
+# A line's own filters: the sources its rule admits, those within the rule's distance limit
+# (None: no limit) and those that did not decline it before (None: none did).
+_LineChecks = tuple[BoolArray, BoolArray | None, BoolArray | None]
+
+
 @dataclass(slots=True)
 class _Sub:
     """One sub-problem as built, kept for explanations."""
@@ -447,7 +452,7 @@ class _Sub:
     problem: AllocationProblem
     keep: IntArray                                  # (n_k,) network index of each column
     common: dict[Exclusion, BoolArray]              # filter -> sources passing it
-    checks: list[dict[Exclusion, BoolArray]]        # per line: its own filters
+    checks: list[_LineChecks]                       # per line: its own filters
     stock: IntArray                                 # (U, K) units each source may give
     limits: list[float | None]                      # per line: distance limit
 
@@ -650,37 +655,44 @@ class _Builder:
             checks_common[Exclusion.NO_CAPACITY] = self.cap_orders != 0
             base = dest.uncapped[virtual] & checks_common[Exclusion.NO_CAPACITY]
 
-        # per line, the filters that depend on the line (the rest are common to all lines)
-        checks: list[dict[Exclusion, BoolArray]] = []
+        # per line, the filters that depend on the line (the rest are common to all lines):
+        # the rule's sources, those within its distance limit, those that did not decline it
+        checks: list[_LineChecks] = []
         limits: list[float | None] = []
-        rules = np.empty((n_l, net.n), dtype=np.bool_)
         has_stock = stock_full > 0
-        tagged = bool(self.catalog.items)
+        line_sku_arr = np.array(line_sku, dtype=np.int64)
         restricted = bool(self.policy.sources.lines)
-        for i, line in enumerate(lines):
-            applied: tuple[int, ...] = ()
-            if restricted:
-                tags = self.catalog.info(line.sku).tags if tagged else frozenset()
-                applied = pol.restrictions(line.sku, tags)
-            rule, limit = pol.rule_mask(applied)
+        rule, limit = pol.rule_mask(())
+        if not restricted and (limit is None or virtual) and not any(
+                self.declined.get(line.id) for line in lines):
+            # the common case: every line has the same filters
             if self.store >= 0:
                 rule = rule | self.is_store
-            rules[i] = rule
-            mine = {Exclusion.EXCLUDED_BY_RULE: rule,
-                    Exclusion.OUT_OF_STOCK: has_stock[line_sku[i]]}
-            if limit is not None and not virtual:
-                near = (self.km <= limit) | self.is_store
-                mine[Exclusion.BEYOND_RADIUS] = near
-                rules[i] &= near
-            limits.append(limit)
-            refused = self.declined.get(line.id)
-            if refused:
-                asked = np.array([c not in refused for c in net.codes], dtype=np.bool_)
-                mine[Exclusion.DECLINED_BEFORE] = asked
-                rules[i] &= asked
-            checks.append(mine)
-        line_sku_arr = np.array(line_sku, dtype=np.int64)
-        allowed_full = rules & base & has_stock[line_sku_arr]
+            checks = [(rule, None, None)] * n_l
+            limits = [limit] * n_l
+            allowed_full = has_stock[line_sku_arr] & (rule & base)
+        else:
+            rules = np.empty((n_l, net.n), dtype=np.bool_)
+            tagged = bool(self.catalog.items)
+            for i, line in enumerate(lines):
+                if restricted:
+                    tags = self.catalog.info(line.sku).tags if tagged else frozenset()
+                    rule, limit = pol.rule_mask(pol.restrictions(line.sku, tags))
+                if self.store >= 0:
+                    rule = rule | self.is_store
+                rules[i] = rule
+                near: BoolArray | None = None
+                if limit is not None and not virtual:
+                    near = (self.km <= limit) | self.is_store
+                    rules[i] &= near
+                limits.append(limit)
+                asked: BoolArray | None = None
+                refused = self.declined.get(line.id)
+                if refused:
+                    asked = np.array([c not in refused for c in net.codes], dtype=np.bool_)
+                    rules[i] &= asked
+                checks.append((rule, near, asked))
+            allowed_full = rules & base & has_stock[line_sku_arr]
 
         used_any: BoolArray = np.asarray(allowed_full.any(axis=0))
         if self.store >= 0 and not virtual:
@@ -923,7 +935,13 @@ class _Explainer:
     def _line(self, sub: _Sub, i: int, line: OrderLine) -> tuple[Candidate, ...]:
         b = self._builder
         p = sub.problem
-        checks = {**sub.common, **sub.checks[i]}
+        rule, near, asked = sub.checks[i]
+        checks = {**sub.common, Exclusion.EXCLUDED_BY_RULE: rule,
+                  Exclusion.OUT_OF_STOCK: sub.stock[int(p.line_sku[i])] > 0}
+        if near is not None:
+            checks[Exclusion.BEYOND_RADIUS] = near
+        if asked is not None:
+            checks[Exclusion.DECLINED_BEFORE] = asked
         column = {int(k): j for j, k in enumerate(sub.keep.tolist())}
         u = int(p.line_sku[i])
         dec = b.decimals[line.id]
