@@ -46,6 +46,8 @@ UNLIMITED = -1
 # Metres in the longest great-circle distance on Earth (half the circumference), rounded up.
 _MAX_METRES = 20_040_000
 _INT64_SAFE = 2**62
+# below this, round_div may divide in floating point and still round exactly
+_FLOAT_EXACT = 2**51
 
 _T = TypeVar("_T")
 _V = TypeVar("_V")
@@ -116,6 +118,11 @@ def round_div(num: npt.NDArray[np.int64] | npt.NDArray[np.object_], den: int) ->
     """``num / den`` rounded half-even, as int64 (``den > 0``; ``num`` int64 or Python ints)."""
     if den == 1:
         out = num
+    elif (num.dtype != object and num.size and int(num.max()) < _FLOAT_EXACT
+          and int(num.min()) > -_FLOAT_EXACT):
+        # exact: the float quotient of |num| < 2**51 lies within 1/(4 den) of the true one,
+        # never across a half, and a true half is representable; rint rounds half to even
+        return np.rint(num / den).astype(np.int64)
     else:
         q = num // den
         r = num - q * den
