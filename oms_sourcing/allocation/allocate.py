@@ -267,16 +267,16 @@ class AllocationResult:
         # the same, carrying each allocation's integer units for StockLedger.reserve_order
         units = UnitAllocations()
         decimals = lazy.line_decimals
-        for s in self.shipments:
-            if s.source is None or s.reason in (Reason.PRESHIPPED, Reason.NOT_STOCK_MANAGED):
-                continue
-            parts = lazy.shipped_units[(s.source, s.reason)]
-            for lq, n in zip(s.lines, parts, strict=True):
-                units.add(lq.line_id, s.source, lq.sku, n, decimals[lq.line_id])
-        for t in self.transfers:
-            parts = lazy.transfer_units[t.from_source]
-            for lq, n in zip(t.lines, parts, strict=True):
-                units.add(lq.line_id, t.from_source, lq.sku, n, decimals[lq.line_id])
+        groups: list[tuple[str, tuple[LineQty, ...], list[int]]] = [
+            (s.source, s.lines, lazy.shipped_units[(s.source, s.reason)])
+            for s in self.shipments
+            if s.source is not None and s.reason not in (Reason.PRESHIPPED,
+                                                         Reason.NOT_STOCK_MANAGED)]
+        groups.extend((t.from_source, t.lines, lazy.transfer_units[t.from_source])
+                      for t in self.transfers)
+        for source, parts, counts in groups:
+            for lq, n in zip(parts, counts, strict=True):
+                units.add_qty(lq.line_id, (source, lq.sku, lq.qty), n, decimals[lq.line_id])
         return units
 
     def to_dict(self, *, explain: bool = True) -> dict[str, Any]:

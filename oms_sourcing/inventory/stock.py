@@ -298,7 +298,12 @@ class UnitAllocations(dict[str, list[tuple[str, str, Decimal]]]):
     def add(self, line_id: str, source: str, sku: str, units: int, decimals: int) -> None:
         """Append ``units`` smallest units (``decimals`` places) of ``sku`` from ``source``
         to line ``line_id``."""
-        triple = (source, sku, from_units(units, decimals))
+        self.add_qty(line_id, (source, sku, from_units(units, decimals)), units, decimals)
+
+    def add_qty(self, line_id: str, triple: tuple[str, str, Decimal], units: int,
+                decimals: int) -> None:
+        """:meth:`add` of a triple whose quantity is already ``units`` at ``decimals``
+        places (the caller vouches for that)."""
         found = self.units.get(line_id)
         if found is None:
             found = self.units[line_id] = ([], [])
