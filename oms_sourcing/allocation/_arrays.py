@@ -2,10 +2,18 @@
 operations over the source axis instead of a Python loop over (line, source) pairs.
 
 Everything here is a pure function of immutable inputs (a :class:`SourceNetwork`, a
-:class:`Policy`), cached by object identity: the same network and policy objects are reused for
-every order, and a new object simply gets new arrays. The caches hold strong references to the
-objects they were derived from, so an ``id()`` is never reused while its entry lives, and they
-are bounded.
+:class:`Policy`), and every cache hangs off the object it was derived from, so it is invalidated
+by construction: a changed network or policy is a new object and gets new arrays.
+
+* :class:`NetworkArrays` lives with its network (:meth:`SourceNetwork.derived`), as long as it;
+* :class:`PolicyArrays`, per policy, in its network's arrays: an LRU of at most
+  :data:`POLICY_CACHE_SIZE` policies keyed by identity (holding a strong reference, so an
+  ``id()`` is never reused while its entry lives);
+* per destination, in the policy's arrays: an LRU of what the builder derives from the lanes
+  of a destination zone (:meth:`SourceNetwork.destination_key`, never the exact point) or from
+  a pickup store, at most :func:`destination_cache_size` entries (about a million numbers).
+
+Nothing is kept in a module global.
 
 Money is exact: every cost term is a rational number of *objective units* (``COST_SCALE`` per
 currency unit) with a power-of-ten denominator, computed in integers and rounded half-even once
@@ -14,10 +22,10 @@ per term. Distances are rounded to whole metres first, as the network's own ship
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -38,13 +46,26 @@ UNLIMITED = -1
 # Metres in the longest great-circle distance on Earth (half the circumference), rounded up.
 _MAX_METRES = 20_040_000
 _INT64_SAFE = 2**62
+# below this, round_div may divide in floating point and still round exactly
+_FLOAT_EXACT = 2**51
 
 _T = TypeVar("_T")
 _V = TypeVar("_V")
 
 
+#: The most policies whose arrays one network keeps (least recently used dropped first).
+POLICY_CACHE_SIZE = 256
+
+
+def destination_cache_size(n_sources: int) -> int:
+    """The most destinations whose arrays one policy keeps: each entry holds a few numbers per
+    source, so about a million numbers in all, between 16 and 4,096 entries."""
+    return max(16, min(4096, 200_000 // max(1, n_sources)))
+
+
 class IdentityCache(Generic[_T, _V]):
-    """A small cache keyed by object identity (for immutable objects whose hash is costly)."""
+    """A bounded LRU cache keyed by object identity (for immutable objects whose hash is
+    costly). It holds each key, so an ``id()`` is never reused while its entry lives."""
 
     __slots__ = ("_entries", "_maxsize")
 
@@ -53,20 +74,55 @@ class IdentityCache(Generic[_T, _V]):
         self._maxsize = maxsize
 
     def get(self, key: _T, make: Callable[[_T], _V]) -> _V:
-        hit = self._entries.get(id(key))
+        entries = self._entries
+        hit = entries.get(id(key))
         if hit is not None and hit[0] is key:
+            if len(entries) > 1:
+                del entries[id(key)]      # most recently used last
+                entries[id(key)] = hit
             return hit[1]
         value = make(key)
-        if len(self._entries) >= self._maxsize:
-            self._entries.pop(next(iter(self._entries)))
-        self._entries[id(key)] = (key, value)
+        if len(entries) >= self._maxsize:
+            entries.pop(next(iter(entries)))
+        entries[id(key)] = (key, value)
         return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class LruCache(Generic[_T, _V]):
+    """A bounded LRU cache keyed by value (for small hashable keys)."""
+
+    __slots__ = ("_entries", "_maxsize")
+
+    def __init__(self, maxsize: int) -> None:
+        self._entries: dict[_T, _V] = {}
+        self._maxsize = maxsize
+
+    def get(self, key: _T, make: Callable[[], _V]) -> _V:
+        entries = self._entries
+        found = entries.pop(key, None)
+        if found is None:
+            found = make()
+            if len(entries) >= self._maxsize:
+                entries.pop(next(iter(entries)))
+        entries[key] = found              # most recently used last
+        return found
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def round_div(num: npt.NDArray[np.int64] | npt.NDArray[np.object_], den: int) -> IntArray:
     """``num / den`` rounded half-even, as int64 (``den > 0``; ``num`` int64 or Python ints)."""
     if den == 1:
         out = num
+    elif (num.dtype != object and num.size and int(num.max()) < _FLOAT_EXACT
+          and int(num.min()) > -_FLOAT_EXACT):
+        # exact: the float quotient of |num| < 2**51 lies within 1/(4 den) of the true one,
+        # never across a half, and a true half is representable; rint rounds half to even
+        return np.rint(num / den).astype(np.int64)
     else:
         q = num // den
         r = num - q * den
@@ -170,7 +226,7 @@ class NetworkArrays:
         self.lanes: tuple[ShippingLane, ...] = network.shipping_lanes or (network.OPEN_LANE,)
         self._channels: dict[str, BoolArray | None] = {}
         self._transfers: dict[tuple[str, int], TransferArrays] = {}
-        self._policies: IdentityCache[Policy, PolicyArrays] = IdentityCache(64)
+        self._policies: IdentityCache[Policy, PolicyArrays] = IdentityCache(POLICY_CACHE_SIZE)
 
     def channel_mask(self, channel: str) -> BoolArray | None:
         """Sources in the sales channel's stock (``None``: the channel has no stock defined)."""
@@ -218,6 +274,10 @@ class PolicyArrays:
             fixed=both.num[:len(lanes)], per_metre=both.num[len(lanes):], den=both.den,
             per_unit={})
         self._transfers: dict[str, TransferArrays] = {}
+        # per stock with link priorities: the weighted source-priority term of its sources
+        self.stock_priority_terms: dict[str, IntArray] = {}
+        # per destination: what the builder derives from its lanes (see the module docstring)
+        self.destinations: LruCache[Hashable, Any] = LruCache(destination_cache_size(net.n))
 
     def shipping_per_unit(self, decimals: int) -> IntArray:
         """Per lane, the weighted shipping cost of one smallest unit of a SKU with
@@ -294,9 +354,6 @@ class PolicyArrays:
         return self._safety[decimals]
 
 
-_NETWORKS: IdentityCache[SourceNetwork, NetworkArrays] = IdentityCache(16)
-
-
 def network_arrays(network: SourceNetwork) -> NetworkArrays:
-    """The arrays of ``network`` (built on first use, then cached)."""
-    return _NETWORKS.get(network, NetworkArrays)
+    """The arrays of ``network``, built on first use and kept with the network."""
+    return network.derived("allocation.arrays", NetworkArrays)

@@ -45,7 +45,7 @@ from oms_sourcing.domain import (
     from_units,
 )
 from oms_sourcing.inventory.network import SourceNetwork
-from oms_sourcing.inventory.stock import StockSnapshot
+from oms_sourcing.inventory.stock import StockSnapshot, UnitAllocations
 from oms_sourcing.rules.model import Policy, Ruleset
 from oms_sourcing.rules.select import select
 
@@ -147,22 +147,31 @@ class _Explanations:
     done on demand, not on the hot path of every decision.
     """
 
-    __slots__ = ("_config", "_done", "_outcome", "_plans", "_sp")
+    __slots__ = ("_config", "_done", "_plans", "_sp", "shipped_units", "transfer_units")
 
     def __init__(self, sp: SourcingProblem, plans: Mapping[str, Plan], config: SolverConfig,
-                 outcome: Mapping[str, list[str]]) -> None:
+                 shipped_units: Mapping[tuple[str, Reason], list[int]],
+                 transfer_units: Mapping[str, list[int]]) -> None:
         self._sp = sp
         self._plans = plans
         self._config = config
-        self._outcome = outcome
         self._done: tuple[LineExplanation, ...] | None = None
+        # per sourced shipment (source, reason) and per transfer origin: the units of each of
+        # its lines, in order (reservations in integer units)
+        self.shipped_units = shipped_units
+        self.transfer_units = transfer_units
+
+    @property
+    def line_decimals(self) -> Mapping[str, int]:
+        return self._sp.line_decimals
 
     def lines(self) -> tuple[LineExplanation, ...]:
         if self._done is None:
+            outcome = _outcomes(self._sp, self._plans)
             self._done = tuple(
                 LineExplanation(
                     line_id=line.id, sku=line.sku, qty=line.qty,
-                    outcome="; ".join(self._outcome.get(line.id, [])),
+                    outcome="; ".join(outcome.get(line.id, [])),
                     candidates=self._sp.candidates(line.id),
                     alternative=self._alternative(line.id),
                 )
@@ -240,18 +249,35 @@ class AllocationResult:
         and rejected orders reserve nothing. Feed them to ``StockLedger.reserve_order`` (every
         line or none), or each entry to ``StockLedger.reserve``.
         """
-        out: dict[str, list[tuple[str, str, Decimal]]] = defaultdict(list)
         if self.status == "rejected":
             return {}
-        for s in self.shipments:
-            if s.source is None or s.reason in (Reason.PRESHIPPED, Reason.NOT_STOCK_MANAGED):
-                continue
-            for lq in s.lines:
-                out[lq.line_id].append((s.source, lq.sku, lq.qty))
-        for t in self.transfers:
-            for lq in t.lines:
-                out[lq.line_id].append((t.from_source, lq.sku, lq.qty))
-        return dict(out)
+        lazy = self.explanations
+        if lazy is None:
+            out: dict[str, list[tuple[str, str, Decimal]]] = defaultdict(list)
+            for s in self.shipments:
+                if s.source is None or s.reason in (Reason.PRESHIPPED,
+                                                    Reason.NOT_STOCK_MANAGED):
+                    continue
+                for lq in s.lines:
+                    out[lq.line_id].append((s.source, lq.sku, lq.qty))
+            for t in self.transfers:
+                for lq in t.lines:
+                    out[lq.line_id].append((t.from_source, lq.sku, lq.qty))
+            return dict(out)
+        # the same, carrying each allocation's integer units for StockLedger.reserve_order
+        units = UnitAllocations()
+        decimals = lazy.line_decimals
+        groups: list[tuple[str, tuple[LineQty, ...], list[int]]] = [
+            (s.source, s.lines, lazy.shipped_units[(s.source, s.reason)])
+            for s in self.shipments
+            if s.source is not None and s.reason not in (Reason.PRESHIPPED,
+                                                         Reason.NOT_STOCK_MANAGED)]
+        groups.extend((t.from_source, t.lines, lazy.transfer_units[t.from_source])
+                      for t in self.transfers)
+        for source, parts, counts in groups:
+            for lq, n in zip(parts, counts, strict=True):
+                units.add_qty(lq.line_id, (source, lq.sku, lq.qty), n, decimals[lq.line_id])
+        return units
 
     def to_dict(self, *, explain: bool = True) -> dict[str, Any]:
         """JSON-ready form (see ``schemas/allocation-result.schema.json``): quantities and money
@@ -367,6 +393,139 @@ def _solve_one(problem: AllocationProblem, name: str, sp: SourcingProblem,
     return OptimalSolver(config).solve(problem)
 
 
+@dataclass(slots=True)
+class _Decision:
+    """A walk over a sourcing problem's decided lines and plans: what ships, transfers and is
+    left short, with each part's integer units (for reservations), and, when asked, each
+    line's outcome text (only explanations read it)."""
+
+    shipped: dict[tuple[str | None, Reason], list[LineQty]]
+    shipped_units: dict[tuple[str, Reason], list[int]]
+    transfers: dict[str, list[LineQty]]
+    transfer_units: dict[str, list[int]]
+    backorders: list[Backorder]
+    held: list[Held]
+    cancelled: list[Cancelled]
+    outcome: dict[str, list[str]] | None
+    objective_units: int = 0
+    bound_units: int = 0
+    breakdown: dict[str, int] = field(default_factory=dict)
+    statuses: list[str] = field(default_factory=list)
+    solvers: list[str] = field(default_factory=list)
+
+
+def _decide(sp: SourcingProblem, plans: Mapping[str, Plan], *, texts: bool) -> _Decision:
+    lines = sp.lines_by_id
+    # one shipment per (source, reason): a store's pre-shipped sale and a line it ships now
+    # are different shipment requests
+    d_ = _Decision(defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list),
+                   [], [], [], defaultdict(list) if texts else None)
+    shipped, transfers, outcome = d_.shipped, d_.transfers, d_.outcome
+    backorders, held, cancelled = d_.backorders, d_.held, d_.cancelled
+    unsourced: list[Held | Cancelled] = []
+    breakdown: dict[str, int] = defaultdict(int)
+    d_.breakdown = breakdown
+
+    def qty(line_id: str, units: int) -> LineQty:
+        line = lines[line_id]
+        return LineQty(line.id, Sku(line.sku), from_units(units, sp.line_decimals[line_id]))
+
+    for d in sp.decided:
+        lq = LineQty(d.line.id, d.line.sku, d.line.qty)
+        if d.outcome == "ship":
+            shipped[(d.source, d.reason)].append(lq)
+            if outcome is not None:
+                outcome[d.line.id].append(f"ships from {d.source}" if d.source else
+                                          "needs no source (not stock-managed)")
+        elif d.outcome == "hold":
+            unsourced.append(Held(lq, d.reason))
+            if outcome is not None:
+                outcome[d.line.id].append(f"held ({d.reason.value}) {d.detail}".strip())
+        else:
+            unsourced.append(Cancelled(lq, d.reason))
+            if outcome is not None:
+                outcome[d.line.id].append(f"cancelled ({d.reason.value}) {d.detail}".strip())
+
+    for name, plan in plans.items():
+        problem = sp.physical if name == "physical" else sp.virtual
+        if problem is None:
+            continue
+        d_.statuses.append(plan.status.value)
+        d_.solvers.append(plan.solver)
+        used = plan.x.sum(axis=0) > 0
+        terms = sp.terms.get(name)
+        if terms is not None:
+            for term, arr in terms.fixed.items():
+                breakdown[term] += int(arr[used].sum())
+            for term, arr in terms.unit.items():
+                breakdown[term] += int((arr * plan.x).sum())
+        pickup = sp.pickup_store if name == "physical" else None
+        rows, cols = np.nonzero(plan.x)
+        units_of = plan.x[rows, cols].tolist()
+        for i, k, units in zip(rows.tolist(), cols.tolist(), units_of, strict=True):
+            line_id = problem.lines[i]
+            code = problem.sources[k]
+            part = qty(line_id, units)
+            if pickup is not None and code != pickup:
+                transfers[code].append(part)
+                d_.transfer_units[code].append(units)
+                if outcome is not None:
+                    outcome[line_id].append(f"{_num(part.qty)} transferred from {code} to "
+                                            f"{pickup} for pickup")
+            else:
+                reason = Reason.PICKUP_IN_STORE if code == pickup else Reason.SOURCED
+                shipped[(code, reason)].append(part)
+                d_.shipped_units[(code, reason)].append(units)
+                if outcome is not None:
+                    outcome[line_id].append(f"{_num(part.qty)} from {code}")
+        d_.objective_units += int((problem.unit_cost * plan.x).sum())
+        d_.objective_units += int(problem.fixed_cost[used].sum())
+        d_.bound_units += min(plan.bound, plan.objective - int(
+            (plan.short * problem.short_cost).sum()))
+        if not plan.short.any():
+            continue
+        in_bundle = {i for g in problem.bundles for i in g}
+        in_whole = {i for g in problem.whole_groups for i in g}
+        for i in np.flatnonzero(plan.short).tolist():
+            line_id = problem.lines[i]
+            lq = qty(line_id, int(plan.short[i]))
+            text: str
+            if problem.all_or_nothing:
+                # ship complete / hold until complete: the order waits whole, whatever the
+                # backorder policy says about single lines
+                held.append(Held(lq, Reason.HOLD_UNTIL_COMPLETE))
+                text = "held until the order can ship complete"
+            elif i in in_bundle:
+                held.append(Held(lq, Reason.BUNDLE_NOT_FROM_ONE_SOURCE))
+                text = "held: no single source holds the whole bundle"
+            elif i in in_whole:
+                held.append(Held(lq, Reason.WAITING_FOR_STOCK))
+                text = "held: the bundle ships together"
+            else:
+                action = sp.short_action[line_id]
+                if action is ShortAction.BACKORDER:
+                    backorders.append(Backorder(lq))
+                    text = "backordered"
+                elif action is ShortAction.CANCEL:
+                    cancelled.append(Cancelled(lq, Reason.OUTOFSTOCK))
+                    text = "cancelled: out of stock"
+                else:
+                    held.append(Held(lq, Reason.WAITING_FOR_STOCK))
+                    text = "held for the next attempt"
+            if outcome is not None:
+                outcome[line_id].append(f"{_num(lq.qty)} {text}")
+    for u in unsourced:
+        (held if isinstance(u, Held) else cancelled).append(u)  # type: ignore[arg-type]
+    return d_
+
+
+def _outcomes(sp: SourcingProblem, plans: Mapping[str, Plan]) -> dict[str, list[str]]:
+    """Per line id, its outcome texts (computed when explanations are first read)."""
+    outcome = _decide(sp, plans, texts=True).outcome
+    assert outcome is not None
+    return outcome
+
+
 def _result(
     sp: SourcingProblem,
     plans: Mapping[str, Plan],
@@ -378,111 +537,16 @@ def _result(
     config: SolverConfig,
 ) -> AllocationResult:
     order = sp.order
-    lines = sp.lines_by_id
-    # one shipment per (source, reason): a store's pre-shipped sale and a line it ships now
-    # are different shipment requests
-    shipped: dict[tuple[str | None, Reason], list[LineQty]] = defaultdict(list)
-    transfers: dict[str, list[LineQty]] = defaultdict(list)
-    backorders: list[Backorder] = []
-    held: list[Held] = []
-    cancelled: list[Cancelled] = []
-    outcome: dict[str, list[str]] = defaultdict(list)
-    unsourced: list[Held | Cancelled] = []
-
-    def qty(line_id: str, units: int) -> LineQty:
-        line = lines[line_id]
-        return LineQty(line.id, Sku(line.sku), from_units(units, sp.line_decimals[line_id]))
-
-    for d in sp.decided:
-        lq = LineQty(d.line.id, d.line.sku, d.line.qty)
-        if d.outcome == "ship":
-            shipped[(d.source, d.reason)].append(lq)
-            outcome[d.line.id].append(f"ships from {d.source}" if d.source else
-                                      "needs no source (not stock-managed)")
-        elif d.outcome == "hold":
-            unsourced.append(Held(lq, d.reason))
-            outcome[d.line.id].append(f"held ({d.reason.value}) {d.detail}".strip())
-        else:
-            unsourced.append(Cancelled(lq, d.reason))
-            outcome[d.line.id].append(f"cancelled ({d.reason.value}) {d.detail}".strip())
-
-    objective_units = 0
-    bound_units = 0
-    breakdown: dict[str, int] = defaultdict(int)
-    statuses: list[str] = []
-    solvers: list[str] = []
-    for name, plan in plans.items():
-        problem = sp.physical if name == "physical" else sp.virtual
-        if problem is None:
-            continue
-        statuses.append(plan.status.value)
-        solvers.append(plan.solver)
-        used = plan.x.sum(axis=0) > 0
-        terms = sp.terms.get(name)
-        if terms is not None:
-            for term, arr in terms.fixed.items():
-                breakdown[term] += int(arr[used].sum())
-            for term, arr in terms.unit.items():
-                breakdown[term] += int((arr * plan.x).sum())
-        pickup = sp.pickup_store if name == "physical" else None
-        rows, cols = np.nonzero(plan.x)
-        for i, k in zip(rows.tolist(), cols.tolist(), strict=True):
-            line_id = problem.lines[i]
-            code = problem.sources[k]
-            part = qty(line_id, int(plan.x[i, k]))
-            if pickup is not None and code != pickup:
-                transfers[code].append(part)
-                outcome[line_id].append(f"{_num(part.qty)} transferred from {code} to {pickup} "
-                                        "for pickup")
-            else:
-                reason = Reason.PICKUP_IN_STORE if code == pickup else Reason.SOURCED
-                shipped[(code, reason)].append(part)
-                outcome[line_id].append(f"{_num(part.qty)} from {code}")
-        objective_units += int((problem.unit_cost * plan.x).sum())
-        objective_units += int(problem.fixed_cost[used].sum())
-        bound_units += min(plan.bound, plan.objective - int(
-            (plan.short * problem.short_cost).sum()))
-        if not plan.short.any():
-            continue
-        in_bundle = {i for g in problem.bundles for i in g}
-        in_whole = {i for g in problem.whole_groups for i in g}
-        for i in np.flatnonzero(plan.short).tolist():
-            line_id = problem.lines[i]
-            lq = qty(line_id, int(plan.short[i]))
-            if problem.all_or_nothing:
-                # ship complete / hold until complete: the order waits whole, whatever the
-                # backorder policy says about single lines
-                held.append(Held(lq, Reason.HOLD_UNTIL_COMPLETE))
-                outcome[line_id].append(f"{_num(lq.qty)} held until the order can ship complete")
-            elif i in in_bundle:
-                held.append(Held(lq, Reason.BUNDLE_NOT_FROM_ONE_SOURCE))
-                outcome[line_id].append(f"{_num(lq.qty)} held: no single source holds the "
-                                        "whole bundle")
-            elif i in in_whole:
-                held.append(Held(lq, Reason.WAITING_FOR_STOCK))
-                outcome[line_id].append(f"{_num(lq.qty)} held: the bundle ships together")
-            else:
-                action = sp.short_action[line_id]
-                if action is ShortAction.BACKORDER:
-                    backorders.append(Backorder(lq))
-                    outcome[line_id].append(f"{_num(lq.qty)} backordered")
-                elif action is ShortAction.CANCEL:
-                    cancelled.append(Cancelled(lq, Reason.OUTOFSTOCK))
-                    outcome[line_id].append(f"{_num(lq.qty)} cancelled: out of stock")
-                else:
-                    held.append(Held(lq, Reason.WAITING_FOR_STOCK))
-                    outcome[line_id].append(f"{_num(lq.qty)} held for the next attempt")
-    for u in unsourced:
-        (held if isinstance(u, Held) else cancelled).append(u)  # type: ignore[arg-type]
-
+    d = _decide(sp, plans, texts=False)
+    held, cancelled, backorders = d.held, d.cancelled, d.backorders
     shipments = tuple(
         Shipment(SourceCode(code) if code is not None else None, tuple(lqs), reason)
-        for (code, reason), lqs in shipped.items()
+        for (code, reason), lqs in d.shipped.items()
     )
     transfer_list = tuple(
         Transfer(SourceCode(code), SourceCode(sp.pickup_store or ""), tuple(lqs),
                  days=sp.transfer_days.get(code, 0))
-        for code, lqs in transfers.items()
+        for code, lqs in d.transfers.items()
     )
     if sp.rejected:
         status = "rejected"
@@ -492,9 +556,9 @@ def _result(
         status = "cancelled" if cancelled and not held and not backorders else "waiting"
     else:
         status = "partial"
-    solver = "+".join(dict.fromkeys(solvers)) or "none"
+    solver = "+".join(dict.fromkeys(d.solvers)) or "none"
     optimal = SolveStatus.OPTIMAL.value
-    if all(s == optimal for s in statuses):
+    if all(s == optimal for s in d.statuses):
         solver_status = SolveStatus.OPTIMAL.value
     else:
         solver_status = SolveStatus.FEASIBLE.value
@@ -506,11 +570,11 @@ def _result(
         backorders=tuple(backorders),
         held=tuple(held),
         cancelled=tuple(cancelled),
-        objective=Decimal(objective_units) / COST_SCALE,
-        breakdown={k: Decimal(v) / COST_SCALE for k, v in sorted(breakdown.items()) if v},
+        objective=Decimal(d.objective_units) / COST_SCALE,
+        breakdown={k: Decimal(v) / COST_SCALE for k, v in sorted(d.breakdown.items()) if v},
         solver=solver,
         solver_status=solver_status,
-        bound=Decimal(max(bound_units, 0)) / COST_SCALE,
+        bound=Decimal(max(d.bound_units, 0)) / COST_SCALE,
         solve_ms=elapsed,
         ruleset_id=rid,
         ruleset_version=rversion,
@@ -519,5 +583,5 @@ def _result(
         decided_at=sp.now,
         errors=sp.rejected,
         currency=sp.currency,
-        explanations=_Explanations(sp, plans, config, outcome),
+        explanations=_Explanations(sp, plans, config, d.shipped_units, d.transfer_units),
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -34,8 +34,8 @@ from oms_sourcing.allocation._arrays import (
     COST_SCALE,
     BoolArray,
     FloatArray,
-    IdentityCache,
     IntArray,
+    NetworkArrays,
     PolicyArrays,
     Rate,
     TransferArrays,
@@ -437,6 +437,11 @@ _ORDER_CHECKS = (
 )
 
 
+# A line's own filters: the sources its rule admits, those within the rule's distance limit
+# (None: no limit) and those that did not decline it before (None: none did).
+_LineChecks = tuple[BoolArray, BoolArray | None, BoolArray | None]
+
+
 @dataclass(slots=True)
 class _Sub:
     """One sub-problem as built, kept for explanations."""
@@ -447,9 +452,84 @@ class _Sub:
     problem: AllocationProblem
     keep: IntArray                                  # (n_k,) network index of each column
     common: dict[Exclusion, BoolArray]              # filter -> sources passing it
-    checks: list[dict[Exclusion, BoolArray]]        # per line: its own filters
+    checks: list[_LineChecks]                       # per line: its own filters
     stock: IntArray                                 # (U, K) units each source may give
     limits: list[float | None]                      # per line: distance limit
+
+
+class _Destination:
+    """What building a problem needs that depends on the network, the policy, where the order
+    ships to (the lanes of its destination zone, or the pickup store) and its sales channel,
+    and not on the order: built once per such key and kept in the policy's arrays (see
+    :mod:`._arrays`). Every array is read-only and over the network's sources."""
+
+    __slots__ = ("base", "common", "is_store", "lane", "priority", "ship_fixed",
+                 "ship_per_metre", "stock_name", "store", "transfer", "uncapped", "unit_rows")
+
+    def __init__(self, net: NetworkArrays, pol: PolicyArrays, network: SourceNetwork,
+                 destination: Location, pickup: str | None, channel: str) -> None:
+        self.store = network.index(pickup) if pickup is not None else -1
+        is_store: BoolArray = np.zeros(net.n, dtype=np.bool_)
+        if self.store >= 0:
+            is_store[self.store] = True
+        self.is_store = _owned(is_store)
+        self.lane: IntArray | None = None
+        self.transfer: TransferArrays | None = None
+        # per lane-clipped source, the shipping term's parts (see ShippingCosting.shipment)
+        self.ship_fixed: npt.NDArray[Any] | None = None
+        self.ship_per_metre: npt.NDArray[Any] | None = None
+        self.unit_rows: dict[int, IntArray] = {}
+        if pickup is not None:
+            self.transfer = pol.transfers(pickup)
+        else:
+            self.lane = net.lane_indexes(destination)
+            clipped = np.maximum(self.lane, 0)
+            self.ship_fixed = pol.shipping.fixed[clipped]
+            self.ship_per_metre = pol.shipping.per_metre[clipped]
+        # Source priority is the link's, per stock (MSI): the order's channel picks the array,
+        # built once with the network; a channel without a stock keeps each source's own.
+        stock = network.stock_for_channel(channel)
+        self.stock_name = stock.name if stock is not None else None
+        self.priority: IntArray = (network.stock_priorities(stock.name) if stock is not None
+                                   else net.priority)
+        mask = net.channel_mask(channel)
+        checks: dict[Exclusion, BoolArray] = {
+            Exclusion.DISABLED: net.enabled,
+            Exclusion.CANNOT_SHIP: _owned(net.ships | is_store),
+            Exclusion.NO_CAPACITY: _owned(net.cap_orders != 0),
+        }
+        if mask is not None:
+            checks[Exclusion.NOT_IN_CHANNEL_STOCK] = _owned(mask | is_store)
+        if self.transfer is not None:
+            checks[Exclusion.NO_TRANSFER_LANE] = _owned(self.transfer.has | is_store)
+        elif self.lane is not None:
+            checks[Exclusion.NO_LANE] = _owned(self.lane >= 0)
+        # per sub-problem kind (virtual or not): the filters common to all its lines, their
+        # conjunction, and that without the capacity filter (which capacity left may change)
+        self.common: dict[bool, dict[Exclusion, BoolArray]] = {}
+        self.base: dict[bool, BoolArray] = {}
+        self.uncapped: dict[bool, BoolArray] = {}
+        for virtual in (False, True):
+            common = dict(checks)
+            common[Exclusion.WRONG_KIND] = _owned(net.virtual.copy() if virtual
+                                                  else ~net.virtual)
+            if virtual:
+                common.pop(Exclusion.NO_LANE, None)
+                common.pop(Exclusion.NO_TRANSFER_LANE, None)
+            self.common[virtual] = common
+            self.base[virtual] = _owned(np.logical_and.reduce(list(common.values())))
+            self.uncapped[virtual] = _owned(np.logical_and.reduce(
+                [v for k, v in common.items() if k is not Exclusion.NO_CAPACITY]))
+
+    def unit_row(self, pol: PolicyArrays, decimals: int) -> IntArray:
+        """Per source, its lane's weighted shipping cost of one smallest unit of a SKU with
+        ``decimals`` places."""
+        found = self.unit_rows.get(decimals)
+        if found is None:
+            assert self.lane is not None
+            found = self.unit_rows[decimals] = _owned(
+                pol.shipping_per_unit(decimals)[np.maximum(self.lane, 0)])
+        return found
 
 
 class _Builder:
@@ -457,6 +537,8 @@ class _Builder:
 
     Every filter is a boolean mask over the network's sources, computed with numpy; cost terms
     are computed only for the columns that survive (sources that may ship at least one line).
+    What does not depend on the order itself comes from a :class:`_Destination` cached in the
+    policy's arrays; per order only the distances to the exact destination are computed.
     """
 
     def __init__(
@@ -477,7 +559,7 @@ class _Builder:
         self.policy = policy
         self.network = network
         self.net = net = network_arrays(network)
-        self.pol = net.policy(policy)
+        self.pol = pol = net.policy(policy)
         self.snapshot = snapshot
         self.catalog = catalog
         self.declined = declined
@@ -486,31 +568,26 @@ class _Builder:
         self.transfer_days: dict[str, int] = {}
         self.terms: dict[str, CostTerms] = {}
         self.subs: dict[str, _Sub] = {}
-        self.store = network.index(pickup) if pickup is not None else -1
-        self.is_store: BoolArray = np.zeros(net.n, dtype=np.bool_)
-        if self.store >= 0:
-            self.is_store[self.store] = True
 
         # Where shipments go: the customer, or for pickup the store (transfers end there).
         destination: Location = (network.source(pickup).location if pickup is not None
                                  else order.destination)
+        key = (("pickup", pickup, order.channel) if pickup is not None
+               else ("ship", network.destination_key(destination), order.channel))
+        self.dest = dest = pol.destinations.get(key, lambda: _Destination(
+            net, pol, network, destination, pickup, order.channel))
+        self.store = dest.store
+        self.is_store = dest.is_store
+        self.lane = dest.lane
+        self.transfer = dest.transfer
+        self.stock_name = dest.stock_name
+        self.priority = dest.priority
+        # the one thing that depends on the exact destination point
         self.km: FloatArray = network.distances_km(destination)
-        unknown = np.isnan(self.km)
-        metres = np.floor(self.km * 1000.0 + 0.5)
-        metres[unknown] = 0.0
-        self.metres: IntArray = metres.astype(np.int64)
-        # A source without coordinates is costed as the farthest known one (never favoured).
-        self.metres_for_distance: IntArray = np.where(
-            unknown, int(self.metres.max(initial=0)), self.metres)
-        self.lane: IntArray | None = None
-        self.transfer: TransferArrays | None = None
-        if pickup is not None:
-            self.transfer = self.pol.transfers(pickup)
-        else:
-            self.lane = net.lane_indexes(destination)
 
         self.cap_orders, self.cap_lines, self.cap_units = (
             net.cap_orders, net.cap_lines, net.cap_units)
+        self.capacity_left = bool(capacity_left)
         if capacity_left:
             self.cap_orders = net.cap_orders.copy()
             self.cap_lines = net.cap_lines.copy()
@@ -521,36 +598,31 @@ class _Builder:
                 k = network.index(code)
                 self.cap_orders[k], self.cap_lines[k], self.cap_units[k] = capacity_limits(cap)
 
-        # Source priority is the link's, per stock (MSI): the order's channel picks the array,
-        # built once with the network; a channel without a stock keeps each source's own.
-        stock = network.stock_for_channel(order.channel)
-        self.stock_name = stock.name if stock is not None else None
-        self.priority: IntArray = (network.stock_priorities(stock.name) if stock is not None
-                                   else net.priority)
-        channel = net.channel_mask(order.channel)
-        self.order_checks: dict[Exclusion, BoolArray] = {
-            Exclusion.DISABLED: net.enabled,
-            Exclusion.CANNOT_SHIP: net.ships | self.is_store,
-            Exclusion.NO_CAPACITY: self.cap_orders != 0,
-        }
-        if channel is not None:
-            self.order_checks[Exclusion.NOT_IN_CHANNEL_STOCK] = channel | self.is_store
-        if self.transfer is not None:
-            self.order_checks[Exclusion.NO_TRANSFER_LANE] = self.transfer.has | self.is_store
-        elif self.lane is not None:
-            self.order_checks[Exclusion.NO_LANE] = self.lane >= 0
+    def metres(self, keep: IntArray) -> IntArray:
+        """Whole metres to the destination from the sources ``keep`` (0 without coordinates)."""
+        km = self.km[keep]
+        unknown = np.isnan(km)
+        metres = np.floor(km * 1000.0 + 0.5)
+        metres[unknown] = 0.0
+        return metres.astype(np.int64)
+
+    def metres_for_distance(self, keep: IntArray) -> IntArray:
+        """:meth:`metres`, where a source without coordinates is costed as the farthest known
+        one of the network (never favoured)."""
+        every = self.metres(np.arange(self.net.n))
+        return np.where(np.isnan(self.km), int(every.max(initial=0)), every)[keep]
 
     # -- stock ----------------------------------------------------------------------------
 
-    def _stock(self, sku: str, decimals: int, wanted: int) -> IntArray:
+    def _stock(self, sku: str, wanted: int) -> IntArray:
         """Units of ``sku`` each source may give under the policy (>= 0); ``wanted`` units
         everywhere for a SKU that is not stock-managed."""
         n = self.net.n
         if not self.catalog.stock_managed(sku):
             return np.full(n, wanted, dtype=np.int64)
-        if sku not in self.snapshot:
+        st = self.snapshot.skus.get(sku)
+        if st is None:
             return np.zeros(n, dtype=np.int64)
-        st = self.snapshot[sku]
         avail = st.available
         if not self.policy.stock.respect_reservations:
             avail = avail + st.reserved
@@ -564,7 +636,7 @@ class _Builder:
     def problem(
         self, name: str, lines: list[OrderLine], *, virtual: bool, bundle_split: bool
     ) -> AllocationProblem:
-        net, pol = self.net, self.pol
+        net, pol, dest = self.net, self.pol, self.dest
         n_l = len(lines)
         skus = sorted({line.sku for line in lines})
         sku_index = {sku: u for u, sku in enumerate(skus)}
@@ -573,42 +645,54 @@ class _Builder:
         wanted = [0] * len(skus)
         for u, d in zip(line_sku, demand_list, strict=True):
             wanted[u] += d
-        stock_full = np.stack([
-            self._stock(sku, self.decimals_of(sku, lines), wanted[u])
-            for u, sku in enumerate(skus)])
+        stock_full = (self._stock(skus[0], wanted[0])[None, :] if len(skus) == 1 else
+                      np.stack([self._stock(sku, wanted[u]) for u, sku in enumerate(skus)]))
 
-        checks_common = dict(self.order_checks)
-        checks_common[Exclusion.WRONG_KIND] = net.virtual if virtual else ~net.virtual
-        if virtual:
-            checks_common.pop(Exclusion.NO_LANE, None)
-            checks_common.pop(Exclusion.NO_TRANSFER_LANE, None)
-        base = np.logical_and.reduce(list(checks_common.values()))
+        checks_common = dest.common[virtual]
+        base = dest.base[virtual]
+        if self.capacity_left:
+            checks_common = dict(checks_common)
+            checks_common[Exclusion.NO_CAPACITY] = self.cap_orders != 0
+            base = dest.uncapped[virtual] & checks_common[Exclusion.NO_CAPACITY]
 
-        # per line, the filters that depend on the line (the rest are common to all lines)
-        checks: list[dict[Exclusion, BoolArray]] = []
+        # per line, the filters that depend on the line (the rest are common to all lines):
+        # the rule's sources, those within its distance limit, those that did not decline it
+        checks: list[_LineChecks] = []
         limits: list[float | None] = []
-        rules = np.empty((n_l, net.n), dtype=np.bool_)
         has_stock = stock_full > 0
-        for i, line in enumerate(lines):
-            tags = self.catalog.info(line.sku).tags if self.catalog.items else frozenset()
-            rule, limit = pol.rule_mask(pol.restrictions(line.sku, tags))
+        line_sku_arr = np.array(line_sku, dtype=np.int64)
+        restricted = bool(self.policy.sources.lines)
+        rule, limit = pol.rule_mask(())
+        if not restricted and (limit is None or virtual) and not any(
+                self.declined.get(line.id) for line in lines):
+            # the common case: every line has the same filters
             if self.store >= 0:
                 rule = rule | self.is_store
-            rules[i] = rule
-            mine = {Exclusion.EXCLUDED_BY_RULE: rule,
-                    Exclusion.OUT_OF_STOCK: has_stock[line_sku[i]]}
-            if limit is not None and not virtual:
-                near = (self.km <= limit) | self.is_store
-                mine[Exclusion.BEYOND_RADIUS] = near
-                rules[i] &= near
-            limits.append(limit)
-            refused = self.declined.get(line.id)
-            if refused:
-                asked = np.array([c not in refused for c in net.codes], dtype=np.bool_)
-                mine[Exclusion.DECLINED_BEFORE] = asked
-                rules[i] &= asked
-            checks.append(mine)
-        allowed_full = rules & base & has_stock[line_sku]
+            checks = [(rule, None, None)] * n_l
+            limits = [limit] * n_l
+            allowed_full = has_stock[line_sku_arr] & (rule & base)
+        else:
+            rules = np.empty((n_l, net.n), dtype=np.bool_)
+            tagged = bool(self.catalog.items)
+            for i, line in enumerate(lines):
+                if restricted:
+                    tags = self.catalog.info(line.sku).tags if tagged else frozenset()
+                    rule, limit = pol.rule_mask(pol.restrictions(line.sku, tags))
+                if self.store >= 0:
+                    rule = rule | self.is_store
+                rules[i] = rule
+                near: BoolArray | None = None
+                if limit is not None and not virtual:
+                    near = (self.km <= limit) | self.is_store
+                    rules[i] &= near
+                limits.append(limit)
+                asked: BoolArray | None = None
+                refused = self.declined.get(line.id)
+                if refused:
+                    asked = np.array([c not in refused for c in net.codes], dtype=np.bool_)
+                    rules[i] &= asked
+                checks.append((rule, near, asked))
+            allowed_full = rules & base & has_stock[line_sku_arr]
 
         used_any: BoolArray = np.asarray(allowed_full.any(axis=0))
         if self.store >= 0 and not virtual:
@@ -623,7 +707,7 @@ class _Builder:
         stock = stock_full[:, keep]
         # a column's stock counts only for lines that may take it
         if len(skus) == n_l:
-            takes = allowed[np.argsort(line_sku)]
+            takes = allowed[np.argsort(line_sku_arr)] if n_l > 1 else allowed
         else:
             owner = np.zeros((len(skus), n_l), dtype=np.int64)
             owner[line_sku, np.arange(n_l)] = 1
@@ -631,12 +715,8 @@ class _Builder:
         stock = np.where(takes, stock, 0)
 
         fixed_terms, unit_terms = self._costs(lines, keep, virtual=virtual)
-        fixed = np.zeros(n_k, dtype=np.int64)
-        for arr in fixed_terms.values():
-            fixed += arr
-        unit = np.zeros((n_l, n_k), dtype=np.int64)
-        for arr in unit_terms.values():
-            unit += arr
+        fixed = _total(fixed_terms.values(), (n_k,))
+        unit = _total(unit_terms.values(), (n_l, n_k))
         self.terms[name] = CostTerms(fixed_terms, unit_terms)
 
         # Capacity counts each line's smallest unit; for decimal-quantity SKUs that is
@@ -682,17 +762,19 @@ class _Builder:
                 elif self.policy.bundle.mode is BundleMode.SIMULTANEOUS:
                     whole.append(tuple(members))
 
+        kept = keep.tolist()
         if self.transfer is not None and not virtual:
-            for k in keep.tolist():
+            for k in kept:
                 if k != self.store:
                     self.transfer_days[net.codes[k]] = int(self.transfer.days[k])
 
+        codes = net.codes
         problem = AllocationProblem(
             order_id=self.order.id,
-            sources=tuple([net.codes[k] for k in keep.tolist()]),
-            lines=tuple(line.id for line in lines),
+            sources=tuple([codes[k] for k in kept]),
+            lines=tuple([line.id for line in lines]),
             skus=tuple(skus),
-            line_sku=_owned(np.array(line_sku, dtype=np.int64)),
+            line_sku=_owned(line_sku_arr),
             demand=_owned(demand),
             stock=_owned(stock),
             allowed=_owned(allowed),
@@ -714,17 +796,11 @@ class _Builder:
                                stock_full, limits)
         return problem
 
-    def decimals_of(self, sku: str, lines: list[OrderLine]) -> int:
-        for line in lines:
-            if line.sku == sku:
-                return self.decimals[line.id]
-        return 0
-
     def _costs(
         self, lines: list[OrderLine], keep: IntArray, *, virtual: bool
     ) -> tuple[dict[str, IntArray], dict[str, IntArray]]:
         """The objective's terms for the kept columns: per shipment and per smallest unit."""
-        pol, w = self.pol, self.pol.objective
+        pol, w, dest = self.pol, self.pol.objective, self.dest
         n_k, n_l = len(keep), len(lines)
         fixed: dict[str, IntArray] = {}
         unit: dict[str, IntArray] = {}
@@ -741,20 +817,23 @@ class _Builder:
                     unit["transfer_cost"] = np.where(parcel, per_unit, 0)
                 if w.transfer_days:
                     fixed["transfer_days"] = np.where(parcel, tr.days_term[keep], 0)
-            else:
-                lane = self.lane[keep] if self.lane is not None else np.zeros(n_k, np.int64)
-                lane = np.maximum(lane, 0)
-                if w.shipping_cost:
-                    fixed["shipping_cost"] = pol.shipping.shipment(lane, self.metres[keep])
-                    if len(set(line_decimals)) == 1:
-                        row = pol.shipping_per_unit(line_decimals[0])[lane]
-                        unit["shipping_cost"] = np.repeat(row[None, :], n_l, axis=0)
-                    else:
-                        unit["shipping_cost"] = np.stack([
-                            pol.shipping_per_unit(d)[lane] for d in line_decimals])
+            elif w.shipping_cost:
+                assert dest.ship_fixed is not None and dest.ship_per_metre is not None
+                # ShippingCosting.shipment over the destination's lanes, rounded once
+                fixed["shipping_cost"] = round_div(
+                    dest.ship_fixed[keep] + dest.ship_per_metre[keep] * self.metres(keep),
+                    pol.shipping.den)
+                first = line_decimals[0]
+                if all(d == first for d in line_decimals):
+                    row = dest.unit_row(pol, first)[keep]
+                    unit["shipping_cost"] = (row[None, :] if n_l == 1
+                                             else np.repeat(row[None, :], n_l, axis=0))
+                else:
+                    unit["shipping_cost"] = np.stack([
+                        dest.unit_row(pol, d)[keep] for d in line_decimals])
             if w.distance:
                 fixed["distance"] = np.where(
-                    parcel, pol.distance_per_metre.times(self.metres_for_distance[keep]), 0)
+                    parcel, pol.distance_per_metre.times(self.metres_for_distance(keep)), 0)
             if w.shipments:
                 fixed["shipments"] = np.where(parcel, pol.shipment_term, 0).astype(np.int64)
             if w.source_priority:
@@ -784,7 +863,7 @@ class _Builder:
         """The weighted source-priority term per source, for the order's stock."""
         if self.stock_name is None or self.priority is self.network.priorities:
             return self.pol.priority_term
-        terms = _STOCK_PRIORITY_TERMS.get(self.pol, _new_terms)
+        terms = self.pol.stock_priority_terms
         found = terms.get(self.stock_name)
         if found is None:
             found = terms[self.stock_name] = Rate.of(
@@ -819,12 +898,16 @@ class _Builder:
         return tuple(int(j) for j in order)
 
 
-def _new_terms(_: PolicyArrays) -> dict[str, IntArray]:
-    return {}
-
-
-# Per policy's arrays, the weighted source-priority term of each stock with link priorities.
-_STOCK_PRIORITY_TERMS: IdentityCache[PolicyArrays, dict[str, IntArray]] = IdentityCache(64)
+def _total(terms: Iterable[IntArray], shape: tuple[int, ...]) -> IntArray:
+    """The sum of cost terms: the term itself when there is one (the problem and the cost
+    breakdown then share that read-only array), else a new array."""
+    arrays = list(terms)
+    if len(arrays) == 1 and arrays[0].shape == shape and arrays[0].dtype == np.int64:
+        return arrays[0]
+    out = np.zeros(shape, dtype=np.int64)
+    for arr in arrays:
+        out += arr
+    return out
 
 
 class _Explainer:
@@ -852,7 +935,13 @@ class _Explainer:
     def _line(self, sub: _Sub, i: int, line: OrderLine) -> tuple[Candidate, ...]:
         b = self._builder
         p = sub.problem
-        checks = {**sub.common, **sub.checks[i]}
+        rule, near, asked = sub.checks[i]
+        checks = {**sub.common, Exclusion.EXCLUDED_BY_RULE: rule,
+                  Exclusion.OUT_OF_STOCK: sub.stock[int(p.line_sku[i])] > 0}
+        if near is not None:
+            checks[Exclusion.BEYOND_RADIUS] = near
+        if asked is not None:
+            checks[Exclusion.DECLINED_BEFORE] = asked
         column = {int(k): j for j, k in enumerate(sub.keep.tolist())}
         u = int(p.line_sku[i])
         dec = b.decimals[line.id]

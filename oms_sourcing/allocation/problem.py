@@ -25,7 +25,7 @@ ships; ``short``: units of line ``l`` not allocated)::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TypeVar, cast
@@ -33,7 +33,14 @@ from typing import TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["AllocationProblem", "Plan", "SolveStatus", "frozen_array", "frozen_mask"]
+__all__ = [
+    "AllocationProblem",
+    "Plan",
+    "SolveStatus",
+    "check_problem_shapes",
+    "frozen_array",
+    "frozen_mask",
+]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -55,6 +62,35 @@ def frozen_mask(values: object) -> BoolArray:
     arr: BoolArray = np.array(values, dtype=np.bool_, copy=True)
     arr.flags.writeable = False
     return arr
+
+
+class _Checks:
+    """Whether problems check their arrays' shapes when built (see
+    :func:`check_problem_shapes`)."""
+
+    __slots__ = ("shapes",)
+
+    def __init__(self) -> None:
+        self.shapes = False
+
+
+_checks = _Checks()
+
+
+def check_problem_shapes(on: bool) -> bool:
+    """Turn the shape check of every :class:`AllocationProblem` built from now on on or off
+    (off by default: the builder makes the shapes right, and the check costs a few
+    microseconds per order; the test suite turns it on). Returns the previous setting.
+
+    A problem can always be checked explicitly with :meth:`AllocationProblem.check_shapes`.
+    """
+    before = _checks.shapes
+    _checks.shapes = bool(on)
+    return before
+
+
+_ARRAYS = ("line_sku", "demand", "stock", "allowed", "fixed_cost", "unit_cost", "short_cost",
+           "unit_value", "single_source", "capacity_units", "capacity_lines", "exempt")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -90,16 +126,37 @@ class AllocationProblem:
 
     def __post_init__(self) -> None:
         n_lines, n_sources = len(self.lines), len(self.sources)
-        defaults: dict[str, tuple[int, Callable[[int], npt.NDArray[np.generic]]]] = {
-            "unit_value": (n_lines, lambda n: frozen_array(np.zeros(n))),
-            "single_source": (n_lines, lambda n: frozen_mask(np.zeros(n))),
-            "capacity_units": (n_sources, lambda n: frozen_array(np.full(n, UNLIMITED))),
-            "capacity_lines": (n_sources, lambda n: frozen_array(np.full(n, UNLIMITED))),
-            "exempt": (n_sources, lambda n: frozen_mask(np.zeros(n))),
-        }
-        for name, (size, make) in defaults.items():
-            if size > 0 and len(getattr(self, name)) == 0:
-                object.__setattr__(self, name, make(size))
+        if n_lines:
+            if not len(self.unit_value):
+                object.__setattr__(self, "unit_value", frozen_array(np.zeros(n_lines)))
+            if not len(self.single_source):
+                object.__setattr__(self, "single_source", frozen_mask(np.zeros(n_lines)))
+        if n_sources:
+            if not len(self.capacity_units):
+                object.__setattr__(self, "capacity_units",
+                                   frozen_array(np.full(n_sources, UNLIMITED)))
+            if not len(self.capacity_lines):
+                object.__setattr__(self, "capacity_lines",
+                                   frozen_array(np.full(n_sources, UNLIMITED)))
+            if not len(self.exempt):
+                object.__setattr__(self, "exempt", frozen_mask(np.zeros(n_sources)))
+        for name in _ARRAYS:
+            arr = getattr(self, name)
+            if arr.flags.writeable:
+                frozen = arr.copy()
+                frozen.flags.writeable = False
+                object.__setattr__(self, name, frozen)
+        if _checks.shapes:
+            self.check_shapes()
+
+    def check_shapes(self) -> None:
+        """Raise ``ValueError`` unless every array has the shape its sizes imply (checked on
+        construction only while :func:`check_problem_shapes` is on: tests, debugging).
+
+        Raises:
+            ValueError: naming the array, its shape and the expected one.
+        """
+        n_lines, n_sources = len(self.lines), len(self.sources)
         expected = {
             "line_sku": (n_lines,), "demand": (n_lines,), "stock": (len(self.skus), n_sources),
             "allowed": (n_lines, n_sources), "fixed_cost": (n_sources,),
@@ -113,10 +170,6 @@ class AllocationProblem:
             if arr.shape != shape:
                 raise ValueError(f"AllocationProblem.{name} has shape {arr.shape}, "
                                  f"expected {shape}")
-            if arr.flags.writeable:
-                frozen = arr.copy()
-                frozen.flags.writeable = False
-                object.__setattr__(self, name, frozen)
 
     def with_sources(self, keep: IntArray) -> AllocationProblem:
         """The same problem with only the sources at positions ``keep`` (increasing, so the

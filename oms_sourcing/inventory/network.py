@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import decimal
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 
 import networkx as nx
 import numpy as np
@@ -82,6 +82,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 _Signature = tuple[str, str, str]
+_D = TypeVar("_D")
 
 
 def selector_specificity(selector: SourceSelector | None, source: Source) -> int | None:
@@ -275,6 +276,7 @@ class SourceNetwork:
         "_cos_lat",
         "_cost_tables",
         "_currency",
+        "_derived",
         "_graph",
         "_groups",
         "_index",
@@ -368,6 +370,8 @@ class SourceNetwork:
         self._lane_indexes = lru_cache(maxsize=entries)(self._lane_indexes_uncached)
         # Per-quantity cache: orders ask for the same few quantities over and over.
         self._cost_tables = lru_cache(maxsize=256)(self._cost_table_uncached)
+        # What other layers derive from this network (see :meth:`derived`).
+        self._derived: dict[str, Any] = {}
 
         self._priority: IntArray = _frozen_array(
             np.array([s.priority for s in self._sources], dtype=np.int64)
@@ -720,6 +724,20 @@ class SourceNetwork:
             tuple(self._stocks.values()), self._currency, self._minor_digits,
         ))
 
+    def derived(self, name: str, make: Callable[[SourceNetwork], _D]) -> _D:
+        """A value derived from this network alone, built by ``make(self)`` on first use and
+        kept with the network (the allocator's per-source arrays and their caches).
+
+        The network is immutable, so the value never goes stale: a changed network is a new
+        object with nothing derived yet, and the value lives exactly as long as the network.
+        ``name`` says who derived it (one value per name). Not pickled: a network sent to a
+        worker process derives its own.
+        """
+        found = self._derived.get(name)
+        if found is None:
+            found = self._derived.setdefault(name, make(self))
+        return cast(_D, found)
+
     def __repr__(self) -> str:
         return (
             f"SourceNetwork({len(self._sources)} sources, {len(self._lanes)} shipping lanes, "
@@ -926,6 +944,13 @@ class SourceNetwork:
         )
         out.setflags(write=False)
         return out
+
+    def destination_key(self, destination: Location) -> Hashable:
+        """What of ``destination`` the shipping lanes look at (its country, and its region
+        and postcode when some lane's zone names them): destinations with equal keys are
+        served by the same lanes, so anything derived from the lanes can be cached per key
+        (the coordinates, which distances need, are not part of it)."""
+        return self._signature(destination)
 
     def shipping_lane_indexes(self, destination: Location) -> IntArray:
         """Per source (index order), which lane it ships to ``destination`` on: an index into

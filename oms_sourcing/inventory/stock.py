@@ -276,6 +276,42 @@ class StockSnapshot:
         return sku in self.skus
 
 
+class UnitAllocations(dict[str, list[tuple[str, str, Decimal]]]):
+    """Allocations for :meth:`StockLedger.reserve_order` as ``AllocationResult.reservations()``
+    gives them: per line id, ``(source, sku, qty)`` triples, equal to the same plain ``dict``,
+    that also carry each triple's quantity in integer units, so that the ledger need not parse
+    it again.
+
+    The units are used only for a line whose list and triples are the ones :meth:`add` made
+    (checked by identity): a line replaced or edited since is read from its triples as in a
+    plain mapping, and so is a SKU whose precision the ledger's catalog sees otherwise.
+    """
+
+    __slots__ = ("units",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        # line id -> (its list of triples, per triple: (the triple, units, decimals))
+        self.units: dict[str, tuple[list[tuple[str, str, Decimal]],
+                                    list[tuple[tuple[str, str, Decimal], int, int]]]] = {}
+
+    def add(self, line_id: str, source: str, sku: str, units: int, decimals: int) -> None:
+        """Append ``units`` smallest units (``decimals`` places) of ``sku`` from ``source``
+        to line ``line_id``."""
+        self.add_qty(line_id, (source, sku, from_units(units, decimals)), units, decimals)
+
+    def add_qty(self, line_id: str, triple: tuple[str, str, Decimal], units: int,
+                decimals: int) -> None:
+        """:meth:`add` of a triple whose quantity is already ``units`` at ``decimals``
+        places (the caller vouches for that)."""
+        found = self.units.get(line_id)
+        if found is None:
+            found = self.units[line_id] = ([], [])
+            self[line_id] = found[0]
+        found[0].append(triple)
+        found[1].append((triple, units, decimals))
+
+
 # --------------------------------------------------------------------------------------------
 # Internal state
 # --------------------------------------------------------------------------------------------
@@ -593,10 +629,11 @@ class StockLedger(RecordsMixin, ShippingMixin):
 
     @staticmethod
     def _effective(entry: _SkuEntry, i: int) -> int:
-        on_hand = int(entry.on_hand[i])
-        if not entry.in_stock[i]:
+        # .item(): a Python int (bool) straight away, without a numpy scalar in between
+        on_hand: int = entry.on_hand.item(i)
+        if not entry.in_stock.item(i):
             on_hand = min(on_hand, 0)
-        return on_hand - int(entry.reserved[i]) - int(entry.safety[i])
+        return on_hand - entry.reserved.item(i) - entry.safety.item(i)
 
     # ---------------------------------------------------------------- safety stock
 
@@ -680,8 +717,16 @@ class StockLedger(RecordsMixin, ShippingMixin):
                 field="lines", value=lines, expected="{line id: [(source, sku, qty), ...]}",
                 where=f"order {order_id}",
             )
-        wanted = [(self._key(order_id, line_id), self._cells(order_id, line_id, allocations))
-                  for line_id, allocations in lines.items()]
+        fast = lines.units if isinstance(lines, UnitAllocations) else None
+        wanted: list[tuple[tuple[str, str], tuple[tuple[int, str, int], ...]]] = []
+        for line_id, allocations in lines.items():
+            key = self._key(order_id, line_id)
+            cells = None
+            if fast is not None:
+                cells = self._unit_cells(fast.get(line_id), allocations)
+            if cells is None:
+                cells = self._cells(order_id, line_id, allocations)
+            wanted.append((key, cells))
         with self._lock:
             known: list[ReserveStatus | None] = []  # per line: how an earlier call left it
             for key, cells in wanted:
@@ -762,6 +807,29 @@ class StockLedger(RecordsMixin, ShippingMixin):
             decimals = self._catalog.decimals(sku)
             parsed = parse_quantity(qty, decimals=decimals, where=f"{where} allocation {n}")
             units = _scaled(parsed, decimals, field="qty", where=f"{where} allocation {n}")
+            merged[(i, sku)] = merged.get((i, sku), 0) + units
+        return tuple(sorted((i, sku, units) for (i, sku), units in merged.items()))
+
+    def _unit_cells(
+        self,
+        entry: tuple[list[tuple[str, str, Decimal]],
+                     list[tuple[tuple[str, str, Decimal], int, int]]] | None,
+        allocations: Sequence[tuple[str, str, Decimal]],
+    ) -> tuple[tuple[int, str, int], ...] | None:
+        """:meth:`_cells` from the integer units of :class:`UnitAllocations`, or ``None``
+        where they cannot be trusted as they are (then the triples are read and checked)."""
+        if entry is None or entry[0] is not allocations or len(allocations) != len(entry[1]):
+            return None
+        merged: dict[tuple[int, str], int] = {}
+        index, decimals_of = self._index, self._catalog.decimals
+        for item, (triple, units, decimals) in zip(allocations, entry[1], strict=True):
+            if item is not triple:
+                return None
+            source, sku, _ = triple
+            i = index.get(source)
+            if (i is None or not isinstance(sku, str) or not sku or type(units) is not int
+                    or units <= 0 or decimals_of(sku) != decimals):
+                return None
             merged[(i, sku)] = merged.get((i, sku), 0) + units
         return tuple(sorted((i, sku, units) for (i, sku), units in merged.items()))
 

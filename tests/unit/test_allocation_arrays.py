@@ -26,6 +26,21 @@ def test_round_div_agrees_with_decimal_half_even(values: list[int], places: int)
     assert got == want
 
 
+@given(st.lists(st.integers(-2**52, 2**52) | st.integers(2**51 - 2000, 2**51 + 2000)
+                .map(lambda v: v if v % 2 else -v), min_size=1, max_size=20),
+       st.integers(1, 9))
+def test_round_div_is_exact_on_both_sides_of_its_floating_point_shortcut(
+    values: list[int], places: int
+) -> None:
+    den = 10**places
+    # halves just below the shortcut's limit as well
+    values = [*values, (2**51 // den - 1) * den + den // 2, -((2**51 // den - 1) * den + den // 2)]
+    got = round_div(np.array(values, dtype=np.int64), den).tolist()
+    want = [int((Decimal(v) / den).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+            for v in values]
+    assert got == want
+
+
 def test_rates_use_the_smallest_denominator_trailing_zeros_included() -> None:
     rate = Rate.of([Decimal("2.4000"), Decimal("3")])
     assert rate.den == 10 and rate.num.tolist() == [24, 30]
