@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from oms_sourcing.allocation.wave import WaveConfig, WaveResult, allocate_wave
@@ -228,8 +228,21 @@ CONFIGS = [WaveConfig(), WaveConfig(mip=True, neighbourhoods=0),
                       proof_gap=1e-9)]
 
 
+# A wave without local or neighbourhood search may leave one unit more short than the true
+# minimum when its objective says so (here 6 units instead of 5, for two parcels fewer: the
+# penalty per short unit, just above shipping a unit on its own, is less than two parcels) —
+# found by hypothesis on 2026-12-08; the test had assumed every wave minimises short units first.
+_TRADES_A_UNIT_FOR_TWO_PARCELS = (
+    [order(0, "berlin", PAN=2), order(1, "berlin", MUG=1, PAN=1),
+     order(2, "berlin", MUG=1, PAN=1), order(3, "berlin", MUG=3, PAN=1),
+     order(4, "berlin", MUG=1), order(5, "berlin", MUG=1)],
+    {("WH-HAM", "MUG"): 0, ("WH-HAM", "PAN"): 0, ("WH-MUC", "MUG"): 3, ("WH-MUC", "PAN"): 4},
+)
+
+
 @settings(max_examples=25, deadline=None)
 @given(waves(), st.sampled_from(CONFIGS))
+@example(_TRADES_A_UNIT_FOR_TWO_PARCELS, CONFIGS[3])
 def test_a_wave_never_oversells_and_never_costs_more_than_one_by_one(
     case: tuple[list[Order], dict[tuple[str, str], int]], config: WaveConfig,
 ) -> None:
@@ -242,10 +255,11 @@ def test_a_wave_never_oversells_and_never_costs_more_than_one_by_one(
     assert plans(wave) == plans(again)
     # the bound holds against the true optimum, and "optimal" means it
     short, cost = reference(orders, stock)
-    assert wave.short_units == short
-    assert bound_on_cost(wave) <= cost <= wave.cost
+    assert wave.short_units >= short
+    if wave.short_units == short:
+        assert bound_on_cost(wave) <= cost <= wave.cost
     if wave.status == "optimal":
-        assert wave.cost == cost
+        assert (wave.short_units, wave.cost) == (short, cost)
     taken: dict[tuple[str, str], D] = defaultdict(D)
     for result in wave.results:
         for allocs in result.reservations().values():
