@@ -134,6 +134,7 @@ class SqlStock:
         self._catalog = self._probe.catalog
         self._conn: Connection | None = connection
         self._engine: Engine | None = None
+        self._owned = False
 
     @classmethod
     def open(
@@ -152,7 +153,20 @@ class SqlStock:
         self._catalog = self._probe.catalog
         self._conn = None
         self._engine = engine
+        self._owned = isinstance(store, str)
         return self
+
+    def close(self) -> None:
+        """Close the connections of the engine :meth:`open` made from a URL (an engine or a
+        connection passed in is the caller's to close)."""
+        if self._owned and self._engine is not None:
+            self._engine.dispose()
+
+    def __enter__(self) -> SqlStock:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     # ---------------------------------------------------------------- plumbing
 
@@ -460,6 +474,16 @@ class SqlStock:
     def salable(self, sku: str, sources: Iterable[str], threshold: Decimal = Decimal(0)) -> Decimal:
         """As :meth:`StockLedger.salable`."""
         return self.salable_qty(sku, sources, threshold).qty
+
+    def known_skus(self, source: str) -> tuple[str, ...]:
+        """As :meth:`StockLedger.known_skus`."""
+        self.index(source)
+        with self._reading() as conn:
+            return tuple(conn.execute(
+                select(stock_cells.c.sku)
+                .where(stock_cells.c.source == source, stock_cells.c.known)
+                .order_by(stock_cells.c.sku)
+            ).scalars())
 
     def reservation(self, order_id: str, line_id: str) -> Reservation | None:
         """As :meth:`StockLedger.reservation`."""
