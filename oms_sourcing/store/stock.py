@@ -41,7 +41,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, case, insert, or_, select, update
+from sqlalchemy import BigInteger, Connection, Engine, bindparam, case, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -95,6 +95,46 @@ _LOCK_FROM = 2
 _CHUNK = 500  # values per IN (...) list
 #: PostgreSQL's deadlock and serialisation failures: the transaction is run again.
 _RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+# The hot path's statements, built once (SQLAlchemy then only looks up their compiled form).
+_C = stock_cells.c
+_CELL = (_C.source == bindparam("s")) & (_C.sku == bindparam("k"))
+#: what the cell can still promise: on hand (at most 0 where out of stock) - reserved - safety
+_AVAILABLE = case((or_(_C.in_stock, _C.on_hand < 0), _C.on_hand), else_=0) - _C.reserved - _C.safety
+_ADD_RESERVED = update(stock_cells).where(_CELL).values(
+    reserved=_C.reserved + bindparam("d", type_=BigInteger))
+#: the guarded reservation: the stock is checked in the statement that takes it
+_RESERVE_GUARDED = _ADD_RESERVED.where(
+    _AVAILABLE - bindparam("d", type_=BigInteger) >= bindparam("floor", type_=BigInteger))
+_RECORD_COLUMNS = ("on_hand", "in_stock", "known", "base_at", "base_id", "base_units",
+                   "adjustments", "status_at", "status_id")
+_SET_RECORDS = update(stock_cells).where(_CELL).values(
+    {name: bindparam(f"v_{name}") for name in _RECORD_COLUMNS})
+_SET_SAFETY = update(stock_cells).where(_CELL).values(safety=bindparam("v_safety"))
+_SELECT_CELLS = (select(stock_cells)
+                 .where(_C.sku.in_(bindparam("skus", expanding=True)),
+                        _C.source.in_(bindparam("sources", expanding=True)))
+                 .order_by(_C.source, _C.sku))
+_SELECT_CELLS_LOCKED = _SELECT_CELLS.with_for_update()
+_SELECT_LINES = (select(reservation_lines)
+                 .where(reservation_lines.c.order_id.in_(bindparam("orders", expanding=True)))
+                 .order_by(reservation_lines.c.id))
+_SELECT_LINES_LOCKED = _SELECT_LINES.with_for_update()
+_SELECT_LINE_CELLS = select(reservation_cells).where(
+    reservation_cells.c.line.in_(bindparam("ids", expanding=True)))
+
+#: a new line, per dialect (INSERT ... ON CONFLICT DO NOTHING RETURNING id), and its cells
+_NEW_LINE: dict[str, Any] = {}
+_NEW_LINE_CELLS = insert(reservation_cells)
+_SET_LINE = update(reservation_lines).where(reservation_lines.c.id == bindparam("row")).values(
+    state=bindparam("v_state"), shipments=bindparam("v_shipments"))
+_SET_LINE_CELL = (
+    update(reservation_cells)
+    .where(reservation_cells.c.line == bindparam("row"),
+           reservation_cells.c.source == bindparam("s"), reservation_cells.c.sku == bindparam("k"))
+    .values(open=bindparam("v_open"), shipped=bindparam("v_shipped"))
+)
 
 
 class StoreBusyError(OmsSourcingError):
@@ -243,15 +283,12 @@ class SqlStock:
             )
         skus = sorted({sku for _, sku in wanted})
         sources = sorted({source for source, _ in wanted})
+        if len(sources) >= _CHUNK:  # pragma: no cover - more sources than an IN list holds
+            sources = list(self._codes)
         found: dict[Key, CellState] = {}
+        query = _SELECT_CELLS_LOCKED if lock else _SELECT_CELLS
         for part in _chunks(skus):
-            query = (select(stock_cells).where(stock_cells.c.sku.in_(part))
-                     .order_by(stock_cells.c.source, stock_cells.c.sku))
-            if len(sources) < _CHUNK:
-                query = query.where(stock_cells.c.source.in_(sources))
-            if lock:
-                query = query.with_for_update()
-            for row in conn.execute(query).mappings():
+            for row in conn.execute(query, {"skus": list(part), "sources": sources}).mappings():
                 found[(row["source"], row["sku"])] = cell_from_row(row)
         chosen = set(wanted)
         return {key: cell for key, cell in found.items() if key in chosen}
@@ -291,27 +328,25 @@ class SqlStock:
         open_only: bool = False,
     ) -> dict[Key, tuple[int, LineRecord]]:
         """Lines by key with their row ids, in the order they were made; ``keys=None``: all."""
-        query = select(reservation_lines).order_by(reservation_lines.c.id)
         chosen: set[Key] | None = None
-        if keys is not None:
+        if keys is None:
+            query = select(reservation_lines).order_by(reservation_lines.c.id)
+            if open_only:
+                query = query.where(reservation_lines.c.state == "open")
+            found = list(conn.execute(query).mappings())
+        else:
             chosen = set(keys)
-            if not chosen:
-                return {}
             orders = sorted({o for o, _ in chosen})
-            if len(orders) < _CHUNK:  # (else every line is read, and filtered here)
-                query = query.where(reservation_lines.c.order_id.in_(orders))
-        if open_only:
-            query = query.where(reservation_lines.c.state == "open")
-        if lock:
-            query = query.with_for_update()
-        rows = [r for r in conn.execute(query).mappings()
-                if chosen is None or (r["order_id"], r["line_id"]) in chosen]
+            found = []
+            for part in _chunks(orders):
+                found.extend(conn.execute(_SELECT_LINES_LOCKED if lock else _SELECT_LINES,
+                                          {"orders": list(part)}).mappings())
+            found.sort(key=lambda r: int(r["id"]))
+        rows = [r for r in found if chosen is None or (r["order_id"], r["line_id"]) in chosen]
         cells: dict[int, list[Mapping[Any, Any]]] = {r["id"]: [] for r in rows}
         ids = sorted(cells)
-        for part in _chunks(ids):
-            for c in conn.execute(
-                select(reservation_cells).where(reservation_cells.c.line.in_(part))
-            ).mappings():
+        for some in _chunks(ids):
+            for c in conn.execute(_SELECT_LINE_CELLS, {"ids": list(some)}).mappings():
                 cells[c["line"]].append(c)
         return {
             (r["order_id"], r["line_id"]): (r["id"], line_from_rows(r, cells[r["id"]]))
@@ -344,39 +379,29 @@ class SqlStock:
             a = new_cells.get(key) or CellState(*key)
             if a == b:
                 continue
-            values: dict[str, Any] = {}
-            if record_columns(a) != record_columns(b):
-                values.update(record_columns(a))
-            if a.safety != b.safety:
-                values["safety"] = a.safety
+            records, old_records = record_columns(a), record_columns(b)
             delta = a.reserved - b.reserved
-            if delta:
-                values["reserved"] = stock_cells.c.reserved + delta
-            if not values:
+            if records == old_records and a.safety == b.safety and not delta:
                 continue
+            where = {"s": key[0], "k": key[1]}
             if key not in present:
                 conn.execute(self._insert(conn)(stock_cells).on_conflict_do_nothing(),
                              [empty_cell_row(*key)])
-            stmt = (update(stock_cells)
-                    .where(stock_cells.c.source == key[0], stock_cells.c.sku == key[1])
-                    .values(values))
-            if delta > 0:
+            if records != old_records:
+                conn.execute(_SET_RECORDS, {**where, **{f"v_{k}": v for k, v in records.items()}})
+            if a.safety != b.safety:
+                conn.execute(_SET_SAFETY, {**where, "v_safety": a.safety})
+            if delta:
                 sku = key[1]
                 if sku not in floors:
                     floors[sku] = ledger.snapshot([sku])[sku].backorder_floor
                 floor = floors[sku]
-                if floor is not None:
-                    # the guard: what the cell can still promise, read in this very statement
-                    effective = case(
-                        (or_(stock_cells.c.in_stock, stock_cells.c.on_hand < 0),
-                         stock_cells.c.on_hand),
-                        else_=0,
-                    )
-                    stmt = stmt.where(
-                        effective - stock_cells.c.reserved - stock_cells.c.safety - delta >= floor
-                    )
-            if conn.execute(stmt).rowcount != 1:
-                raise _Retry
+                if delta > 0 and floor is not None:  # the guard (see the module docstring)
+                    done = conn.execute(_RESERVE_GUARDED, {**where, "d": delta, "floor": floor})
+                else:
+                    done = conn.execute(_ADD_RESERVED, {**where, "d": delta})
+                if done.rowcount != 1:
+                    raise _Retry
         new_ids = sorted(after.record_ids - before.record_ids)
         for part in _chunks(new_ids):
             conn.execute(insert(stock_record_ids), [{"record_id": rid} for rid in part])
@@ -394,33 +419,32 @@ class SqlStock:
             ])
 
     def _insert_line(self, conn: Connection, line: LineRecord) -> None:
-        made = conn.execute(
-            self._insert(conn)(reservation_lines)
-            .values(order_id=line.order_id, line_id=line.line_id, state=line.state,
-                    shipments=shipments_json(line.shipments))
-            .on_conflict_do_nothing(index_elements=["order_id", "line_id"])
-            .returning(reservation_lines.c.id)
-        ).scalar_one_or_none()
+        statement = _NEW_LINE.get(conn.dialect.name)
+        if statement is None:
+            statement = _NEW_LINE[conn.dialect.name] = (
+                self._insert(conn)(reservation_lines)
+                .on_conflict_do_nothing(index_elements=["order_id", "line_id"])
+                .returning(reservation_lines.c.id)
+            )
+        made = conn.execute(statement, {
+            "order_id": line.order_id, "line_id": line.line_id, "state": line.state,
+            "shipments": shipments_json(line.shipments),
+        }).scalar_one_or_none()
         if made is None:  # a concurrent call reserved this line first
             raise _Retry
-        conn.execute(insert(reservation_cells), [
+        conn.execute(_NEW_LINE_CELLS, [
             {"line": made, "source": c.source, "sku": c.sku, "units": c.units, "open": c.open,
              "shipped": c.shipped}
             for c in line.cells
         ])
 
     def _update_line(self, conn: Connection, row_id: int, line: LineRecord) -> None:
-        conn.execute(
-            update(reservation_lines).where(reservation_lines.c.id == row_id)
-            .values(state=line.state, shipments=shipments_json(line.shipments))
-        )
-        for c in line.cells:
-            conn.execute(
-                update(reservation_cells)
-                .where(reservation_cells.c.line == row_id, reservation_cells.c.source == c.source,
-                       reservation_cells.c.sku == c.sku)
-                .values(open=c.open, shipped=c.shipped)
-            )
+        conn.execute(_SET_LINE, {"row": row_id, "v_state": line.state,
+                                 "v_shipments": shipments_json(line.shipments)})
+        conn.execute(_SET_LINE_CELL, [
+            {"row": row_id, "s": c.source, "k": c.sku, "v_open": c.open, "v_shipped": c.shipped}
+            for c in line.cells
+        ])
 
     # ---------------------------------------------------------------- reads
 
