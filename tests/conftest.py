@@ -53,6 +53,14 @@ def postgres_cluster() -> Iterator[str]:
             pytrace=False,
         )
     uri = server.get_uri()  # postgresql://postgres:@/postgres?host=<socket folder>
+    import psycopg
+
+    with psycopg.connect(uri, autocommit=True) as conn:
+        # nothing in this cluster outlives the session, so commits need not wait for the disk
+        # (the crash test kills a client, never the server)
+        conn.execute("ALTER SYSTEM SET fsync = off")
+        conn.execute("ALTER SYSTEM SET synchronous_commit = off")
+        conn.execute("SELECT pg_reload_conf()")
     try:
         yield uri.replace("postgresql://", "postgresql+psycopg://", 1)
     finally:
