@@ -171,3 +171,16 @@ def test_the_schema_is_made_on_first_use_of_a_sqlite_file(tmp_path: Path) -> Non
 def test_a_url_of_another_database_is_refused_naming_the_two_that_work() -> None:
     with pytest.raises(InputError, match=r"sqlite:///path.db or postgresql\+psycopg"):
         create_store_engine("mysql://shop@localhost/stock")
+
+
+def test_the_readmes_durable_stock_example_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "README.md").read_text(encoding="utf-8")
+    start = text.index("```python\n", text.index("## Durable stock")) + len("```python\n")
+    code = text[start:text.index("```", start)].replace(
+        "sqlite:///stock.db", f"sqlite:///{tmp_path / 'stock.db'}")
+    monkeypatch.chdir(root)
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    assert capsys.readouterr().out.strip() == "RESERVED"
