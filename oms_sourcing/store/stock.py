@@ -9,9 +9,9 @@ every answer follow the in-memory ledger's rules exactly — and writes back wha
   ``UPDATE stock_cells SET reserved = reserved + :q WHERE ... AND
   effective_on_hand - reserved - safety - :q >= :floor``, and the row count checked. A guard
   that fails (another transaction took the stock since the cells were read) undoes the call and
-  runs it again on fresh rows; the last attempt reads the cells ``FOR UPDATE``, so its answer —
-  reserved, or ``INSUFFICIENT`` with the checks that fell short — is exact. All lines of an
-  order are reserved in one transaction, or none.
+  runs it again on fresh rows; from the third attempt on it reads the cells ``FOR UPDATE``, so
+  its answer — reserved, or ``INSUFFICIENT`` with the checks that fell short — is then exact.
+  All lines of an order are reserved in one transaction, or none.
 
   On PostgreSQL, READ COMMITTED is enough for this: an ``UPDATE`` locks the row it changes and,
   when another transaction changed it first, waits for that one to end and evaluates its
@@ -363,17 +363,22 @@ class SqlStock:
         have a row. Raises ``_Retry`` when a guard fails or a new line's key was taken."""
         after = ledger.export_state()
         old_lines = lines_of(before)
+        new_lines: list[LineRecord] = []
         for key, line in lines_of(after).items():
             old = old_lines.get(key)
             if old == line:
                 continue
             if old is None:
-                self._insert_line(conn, line)
+                new_lines.append(line)
             else:
                 self._update_line(conn, line_ids[key], line)
+        if new_lines:
+            self._insert_lines(conn, new_lines)
         old_cells = cells_of(before)
         new_cells = cells_of(after)
         floors: dict[str, int | None] = {}
+        guarded: list[dict[str, Any]] = []
+        plain: list[dict[str, Any]] = []
         for key in sorted(old_cells.keys() | new_cells.keys()):
             b = old_cells.get(key) or CellState(*key)
             a = new_cells.get(key) or CellState(*key)
@@ -397,11 +402,13 @@ class SqlStock:
                     floors[sku] = ledger.snapshot([sku])[sku].backorder_floor
                 floor = floors[sku]
                 if delta > 0 and floor is not None:  # the guard (see the module docstring)
-                    done = conn.execute(_RESERVE_GUARDED, {**where, "d": delta, "floor": floor})
+                    guarded.append({**where, "d": delta, "floor": floor})
                 else:
-                    done = conn.execute(_ADD_RESERVED, {**where, "d": delta})
-                if done.rowcount != 1:
-                    raise _Retry
+                    plain.append({**where, "d": delta})
+        # one statement each, executed for every cell; a cell whose guard fails matches no row
+        for statement, params in ((_RESERVE_GUARDED, guarded), (_ADD_RESERVED, plain)):
+            if params and conn.execute(statement, params).rowcount != len(params):
+                raise _Retry
         new_ids = sorted(after.record_ids - before.record_ids)
         for part in _chunks(new_ids):
             conn.execute(insert(stock_record_ids), [{"record_id": rid} for rid in part])
@@ -418,24 +425,27 @@ class SqlStock:
                 for s, at, tag in statements
             ])
 
-    def _insert_line(self, conn: Connection, line: LineRecord) -> None:
+    def _insert_lines(self, conn: Connection, lines: Sequence[LineRecord]) -> None:
+        """New lines (one statement) and their cells (one more)."""
         statement = _NEW_LINE.get(conn.dialect.name)
         if statement is None:
             statement = _NEW_LINE[conn.dialect.name] = (
                 self._insert(conn)(reservation_lines)
                 .on_conflict_do_nothing(index_elements=["order_id", "line_id"])
-                .returning(reservation_lines.c.id)
+                .returning(reservation_lines.c.id, reservation_lines.c.order_id,
+                           reservation_lines.c.line_id)
             )
-        made = conn.execute(statement, {
-            "order_id": line.order_id, "line_id": line.line_id, "state": line.state,
-            "shipments": shipments_json(line.shipments),
-        }).scalar_one_or_none()
-        if made is None:  # a concurrent call reserved this line first
+        made = {(o, line): int(i) for i, o, line in conn.execute(statement, [
+            {"order_id": line.order_id, "line_id": line.line_id, "state": line.state,
+             "shipments": shipments_json(line.shipments)}
+            for line in lines
+        ])}
+        if len(made) != len(lines):  # a concurrent call reserved one of them first
             raise _Retry
         conn.execute(_NEW_LINE_CELLS, [
-            {"line": made, "source": c.source, "sku": c.sku, "units": c.units, "open": c.open,
-             "shipped": c.shipped}
-            for c in line.cells
+            {"line": made[(line.order_id, line.line_id)], "source": c.source, "sku": c.sku,
+             "units": c.units, "open": c.open, "shipped": c.shipped}
+            for line in lines for c in line.cells
         ])
 
     def _update_line(self, conn: Connection, row_id: int, line: LineRecord) -> None:
