@@ -49,6 +49,10 @@ step wave-10000-default bench_wave.py WAVE_SIZES=10000x500x3x5000
 step wave-10000-large bench_wave.py WAVE_SIZES=10000x500x3x5000 WAVE_CONFIG=large
 step wave-10000-large-one-process bench_wave.py WAVE_SIZES=10000x500x3x5000 \
     WAVE_CONFIG=large WAVE_WORKERS=1
+# the durable stock store: reservations per second (SQLite, PostgreSQL; 1 and 4 processes) and
+# the 64-worker x 10,000-order no-oversell run (hours on 2 cores: most of it PostgreSQL's)
+step store bench_store.py STORE_BENCH_PROCESSES=1,4 STORE_BENCH_WORKERS=64 \
+    STORE_BENCH_CONTENDED=10000
 # the academic family: the warm-up with every policy, then each large family's base grid and
 # the wave policy's grid beside it (taking each instance's DLP from the base grid)
 step family-warmup bench_fulfillment_family.py FAMILY=warmup FAMILY_WAVE=100 FAMILY_JOBS=2 \

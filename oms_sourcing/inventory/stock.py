@@ -93,6 +93,7 @@ from oms_sourcing.inventory._reservations import (
     ShipResult,
     ShipStatus,
 )
+from oms_sourcing.inventory._state import StateMixin
 
 __all__ = [
     "MAX_UNITS",
@@ -360,7 +361,7 @@ _EARLIER: Mapping[LineState, ReserveStatus] = MappingProxyType({
 # --------------------------------------------------------------------------------------------
 
 
-class StockLedger(RecordsMixin, ShippingMixin):
+class StockLedger(RecordsMixin, ShippingMixin, StateMixin):
     """In-memory stock of a set of sources. Thread-safe: every call holds one lock.
 
     Args:

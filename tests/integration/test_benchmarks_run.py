@@ -22,9 +22,11 @@ TINY = {
     "WAVE_SIZES": "40x5x3x60", "WAVE_WORKERS": "1",
     "FAMILY": "warmup", "FAMILY_INSTANCES": "1", "FAMILY_SEQUENCES": "1",
     "FAMILY_HORIZON": "300", "FAMILY_WAVE": "50", "FAMILY_RESOLVE": "2",
+    "STORE_BENCH_ORDERS": "20", "STORE_BENCH_SKUS": "50", "STORE_BENCH_WORKERS": "2",
+    "STORE_BENCH_CONTENDED": "20", "STORE_BENCH_PROCESSES": "1,2",
 }
 # the benchmarks' knobs, none of which may leak in from the caller's environment
-KNOBS = ("BENCH_ALLOC_", "WORKLOAD_", "STRESS_", "REPLAY_", "WAVE_", "FAMILY")
+KNOBS = ("BENCH_ALLOC_", "WORKLOAD_", "STRESS_", "REPLAY_", "WAVE_", "FAMILY", "STORE_BENCH_")
 
 
 def test_every_benchmark_runs_at_a_tiny_size() -> None:

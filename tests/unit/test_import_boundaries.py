@@ -15,7 +15,9 @@ PACKAGE = Path(__file__).resolve().parents[2] / "oms_sourcing"
 THIRD_PARTY_HOMES = {
     "ortools": ("allocation/",),
     "networkx": ("inventory/",),
-    "sqlalchemy": ("service/",),
+    "sqlalchemy": ("service/", "store/"),
+    "alembic": ("store/",),
+    "psycopg": ("store/",),
     "fastapi": ("service/",),
     "pydantic": ("formats/", "rules/", "service/", "simulation/", "cli/"),
     "yaml": ("formats/", "rules/", "simulation/", "cli/"),
@@ -31,6 +33,8 @@ FORBIDDEN_LAYERS = {
     "inventory": ("rules", "allocation", "service", "simulation", "cli", "formats"),
     "allocation": ("service", "simulation", "cli", "formats"),
     "lifecycle": ("rules", "inventory", "allocation", "service", "simulation", "cli", "formats"),
+    # the durable stock store sits under the service layer: domain, inventory and errors only
+    "store": ("rules", "allocation", "lifecycle", "service", "simulation", "cli", "formats"),
 }
 
 
