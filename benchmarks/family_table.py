@@ -116,8 +116,16 @@ def markdown(table: dict[tuple[Any, ...], dict[str, dict[int, float]]]) -> str:
 
 def main(argv: Sequence[str]) -> int:
     """Print the tables of the results files named in ``argv``; 2 (usage) without any."""
+    usage = "usage: python benchmarks/family_table.py RESULTS.jsonl..."
+    if any(a in ("-h", "--help") for a in argv):
+        print(usage)
+        return 0
     if not argv:
-        print("usage: python benchmarks/family_table.py RESULTS.jsonl...", file=sys.stderr)
+        print(usage, file=sys.stderr)
+        return 2
+    missing = [a for a in argv if not Path(a).is_file()]
+    if missing:
+        print(f"{usage}\nno such results file: {', '.join(missing)}", file=sys.stderr)
         return 2
     print(markdown(ratios(Path(a) for a in argv)))
     return 0

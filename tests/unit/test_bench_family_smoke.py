@@ -305,3 +305,13 @@ def test_family_seeds_read_as_ranges_and_lists() -> None:
     assert bench.parse_seeds("12") == [12]
     with pytest.raises(ValueError, match="FAMILY_SEEDS part 'x'"):
         bench.parse_seeds("0,x")
+
+
+def test_the_family_table_answers_help_and_a_missing_file_with_its_usage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    table = load("family_table")
+    assert table.main(["--help"]) == 0
+    assert "usage:" in capsys.readouterr().out
+    assert table.main([str(tmp_path / "none.jsonl")]) == 2
+    assert "no such results file" in capsys.readouterr().err
