@@ -177,9 +177,10 @@ def wave_summary(result: WaveResult, ruleset: Ruleset, currency: str) -> str:
     joint = result.joint_orders
     head = f"wave of {n} orders, {joint} sourced jointly"
     if joint:
-        head += (f": {_money(result.cost, currency)} and {_qty(result.short_qty)} units "
+        head += (f": score {result.cost:,.2f} (the rules' weighted terms, not {currency}) "
+                 f"and {_qty(result.short_qty)} units "
                  f"short (each SKU in its own unit, e.g. metres); the same {joint} one by "
-                 f"one: {_money(result.per_order_cost, currency)} "
+                 f"one: score {result.per_order_cost:,.2f} "
                  f"and {_qty(result.per_order_short_qty)} short; {result.status}, gap "
                  f"{result.gap:.2%} to the bound; {result.seconds:.1f} s")
     else:
@@ -280,10 +281,6 @@ def read_bid_prices(path: Path) -> BidPrices:
                                  f"number, got {row}", field="price", value=row,
                                  expected="source,sku,price") from err
     return BidPrices.of(prices)
-
-
-def _money(d: Decimal, currency: str) -> str:
-    return f"{d.quantize(Decimal('0.01'))} {currency}"
 
 
 def explain(

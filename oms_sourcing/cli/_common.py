@@ -56,12 +56,21 @@ NO_CATALOG_HINT = (
 )
 
 
+class _Console(Console):
+    """rich's console, but a reader that goes away (``| head``) raises ``BrokenPipeError`` for
+    the command wrapper to end quietly with status 0 (rich's own handler exits with 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def console(*, stderr: bool = False) -> Console:
     """A console for stdout (or stderr): wrapped to the terminal's width on a terminal, never
     cut when written to a file or a pipe."""
     stream: TextIO = sys.stderr if stderr else sys.stdout
     terminal = stream.isatty()
-    return Console(file=stream, stderr=stderr, highlight=False,
+    return _Console(file=stream, stderr=stderr, highlight=False,
                    width=None if terminal else UNBOUNDED, soft_wrap=not terminal)
 
 

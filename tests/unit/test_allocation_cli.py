@@ -499,6 +499,8 @@ def test_wave_counts_units_short_in_each_skus_own_unit(app: typer.Typer, tmp_pat
     assert result.exit_code == 0, result.output
     assert "wave of 2 orders, 2 sourced jointly" in result.stderr
     assert "and 0.5 units short" in result.stderr and " 5 units short" not in result.stderr
+    # the wave's cost is the rules' weighted score, not money: it is not labelled as money
+    assert "score " in result.stderr and " EUR and" not in result.stderr
 
 
 def test_wave_under_a_rank_ruleset_says_why_no_order_is_sourced_jointly(
@@ -604,6 +606,24 @@ def test_output_into_a_closed_pipe_ends_quietly_with_status_0() -> None:
     assert proc.wait(timeout=120) == 0, err
     assert json.loads(first)["order_id"] == "100001"
     assert err == ""
+
+
+@pytest.mark.parametrize("command", ["explain", "demo"])
+def test_rich_output_into_a_closed_pipe_ends_quietly_with_status_0_too(command: str) -> None:
+    import shlex
+    import subprocess
+    import sys
+
+    # explain and demo print through rich, whose own broken-pipe handler exits with 1
+    args = ([*map(str, data_args()), str(EXAMPLES / "orders.jsonl"), "100001"]
+            if command == "explain" else [str(EXAMPLES)])
+    run = shlex.join([sys.executable, "-c", "from oms_sourcing.cli import main; main()",
+                      command, *args])
+    proc = subprocess.run(["bash", "-c", f"{run} | head -c 1 >/dev/null; "
+                           "exit ${PIPESTATUS[0]}"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
 
 
 def test_the_command_modules_do_not_import_each_other() -> None:
