@@ -522,7 +522,8 @@ def _decide(sp: SourcingProblem, plans: Mapping[str, Plan], *, texts: bool) -> _
 def _outcomes(sp: SourcingProblem, plans: Mapping[str, Plan]) -> dict[str, list[str]]:
     """Per line id, its outcome texts (computed when explanations are first read)."""
     outcome = _decide(sp, plans, texts=True).outcome
-    assert outcome is not None
+    if outcome is None:  # _decide fills it whenever texts=True
+        raise RuntimeError("internal error: outcome texts were asked for and not built")
     return outcome
 
 

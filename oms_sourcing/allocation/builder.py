@@ -526,7 +526,8 @@ class _Destination:
         ``decimals`` places."""
         found = self.unit_rows.get(decimals)
         if found is None:
-            assert self.lane is not None
+            if self.lane is None:  # rows per unit exist only for destinations with lanes
+                raise RuntimeError("internal error: a per-unit lane row without lanes")
             found = self.unit_rows[decimals] = _owned(
                 pol.shipping_per_unit(decimals)[np.maximum(self.lane, 0)])
         return found
@@ -818,7 +819,9 @@ class _Builder:
                 if w.transfer_days:
                     fixed["transfer_days"] = np.where(parcel, tr.days_term[keep], 0)
             elif w.shipping_cost:
-                assert dest.ship_fixed is not None and dest.ship_per_metre is not None
+                if dest.ship_fixed is None or dest.ship_per_metre is None:
+                    raise RuntimeError("internal error: shipping rows missing for a "
+                                       "destination whose policy weighs shipping cost")
                 # ShippingCosting.shipment over the destination's lanes, rounded once
                 fixed["shipping_cost"] = round_div(
                     dest.ship_fixed[keep] + dest.ship_per_metre[keep] * self.metres(keep),

@@ -227,13 +227,18 @@ class SqlStock:
         ledger.import_state(state)
         return ledger
 
+    def _own_engine(self) -> Engine:
+        """The engine of a store opened with :meth:`open` (one transaction per call)."""
+        if self._engine is None:  # a store on a connection has no engine of its own
+            raise RuntimeError("internal error: SqlStock has neither a connection nor an engine")
+        return self._engine
+
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
         if self._conn is not None:
             yield self._conn
             return
-        assert self._engine is not None
-        with self._engine.connect() as conn:
+        with self._own_engine().connect() as conn:
             options: dict[str, Any] = {READ_ONLY: True}
             if conn.dialect.name == "postgresql":
                 options["isolation_level"] = "REPEATABLE READ"  # one view over every query
@@ -251,8 +256,7 @@ class SqlStock:
                 if self._conn is not None:
                     with self._conn.begin_nested():
                         return op(self._conn, lock)
-                assert self._engine is not None
-                with self._engine.begin() as conn:
+                with self._own_engine().begin() as conn:
                     return op(conn, lock)
             except (_Retry, IntegrityError):
                 continue
